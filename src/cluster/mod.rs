@@ -1,0 +1,3 @@
+//! Pure planning: tokens, names, placement, hostfiles. Nothing here does I/O.
+
+pub mod token;

@@ -1,0 +1,10 @@
+//! The `swarmpi` binary: parse the command line, run it, exit with its code.
+
+use clap::Parser;
+
+fn main() {
+    let cli = swarmpi::cli::Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("could not start the async runtime");
+    let code = runtime.block_on(swarmpi::run(cli));
+    std::process::exit(code);
+}

@@ -1,0 +1,139 @@
+//! The one owner of stdout, stderr and the progress bars.
+//!
+//! Data a script may read goes to stdout; messages, progress and errors go to
+//! stderr. Progress bars draw only when stderr is a terminal and the user did
+//! not ask for quiet or JSON output.
+
+#![expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "this module is where output happens"
+)]
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Clone)]
+pub struct Printer {
+    quiet: bool,
+    verbose: bool,
+    json: bool,
+    bars: MultiProgress,
+}
+
+impl Printer {
+    pub fn new(quiet: bool, verbose: bool, json: bool) -> Self {
+        let draw = if quiet || json || !std::io::stderr().is_terminal() {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
+        Printer {
+            quiet,
+            verbose,
+            json,
+            bars: MultiProgress::with_draw_target(draw),
+        }
+    }
+
+    pub fn json_mode(&self) -> bool {
+        self.json
+    }
+
+    /// A progress message on stderr (suppressed by `--quiet`).
+    pub fn info(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            self.stderr_line(message.as_ref());
+        }
+    }
+
+    /// Detail shown only with `--verbose`.
+    pub fn debug(&self, message: impl AsRef<str>) {
+        if self.verbose {
+            self.stderr_line(message.as_ref());
+        }
+    }
+
+    pub fn warn(&self, message: impl AsRef<str>) {
+        self.stderr_line(&format!("warning: {}", message.as_ref()));
+    }
+
+    /// A line of data on stdout: what a script reads.
+    pub fn data(&self, line: impl AsRef<str>) {
+        self.bars.suspend(|| println!("{}", line.as_ref()));
+    }
+
+    pub fn json(&self, value: &serde_json::Value) {
+        let text = serde_json::to_string_pretty(value).expect("a JSON value always serializes");
+        self.data(text);
+    }
+
+    /// Raw bytes from a remote program, passed through untouched.
+    pub fn passthrough(&self, stderr: bool, bytes: &[u8]) {
+        self.bars.suspend(|| {
+            let result = if stderr {
+                let mut out = std::io::stderr().lock();
+                out.write_all(bytes).and_then(|()| out.flush())
+            } else {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes).and_then(|()| out.flush())
+            };
+            // A closed pipe on our side is not the remote program's failure.
+            let _ = result;
+        });
+    }
+
+    pub fn error(&self, error: &anyhow::Error) {
+        let mut text = format!("error: {error}");
+        for cause in error.chain().skip(1) {
+            let cause = cause.to_string();
+            if !text.contains(&cause) {
+                text.push_str(&format!("\n  caused by: {cause}"));
+            }
+        }
+        if let Some(hint) = crate::error::hint_of(error) {
+            text.push_str(&format!("\n\nhint: {hint}"));
+        }
+        self.stderr_line(&text);
+    }
+
+    /// A bar counting `total` steps, e.g. containers that are ready.
+    pub fn bar(&self, total: u64, message: impl Into<String>) -> ProgressBar {
+        let style = ProgressStyle::with_template("{spinner} {msg:<28} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("the template is valid")
+            .progress_chars("=> ");
+        let bar = self.bars.add(ProgressBar::new(total));
+        bar.set_style(style);
+        bar.set_message(message.into());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }
+
+    /// A bar counting bytes, for uploads.
+    pub fn byte_bar(&self, total: u64, message: impl Into<String>) -> ProgressBar {
+        let style = ProgressStyle::with_template(
+            "{spinner} {msg:<28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> ");
+        let bar = self.bars.add(ProgressBar::new(total));
+        bar.set_style(style);
+        bar.set_message(message.into());
+        bar
+    }
+
+    /// A spinner with a changing message, for steps of unknown length.
+    pub fn spinner(&self, message: impl Into<String>) -> ProgressBar {
+        let bar = self.bars.add(ProgressBar::new_spinner());
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid"));
+        bar.set_message(message.into());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }
+
+    fn stderr_line(&self, line: &str) {
+        self.bars.suspend(|| eprintln!("{line}"));
+    }
+}

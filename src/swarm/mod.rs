@@ -1,0 +1,7 @@
+//! Everything that talks to the Docker API (through bollard).
+
+pub mod client;
+pub mod image;
+pub mod membership;
+
+pub use client::Engine;

@@ -1,0 +1,202 @@
+//! The test harness: drive the real `swarmpi` binary on the lab's simulated
+//! servers (`scripts/lab`), each a real Docker daemon in its own network
+//! namespace. Nothing here mocks Docker or SSH.
+//!
+//! The lab must be up (`scripts/lab up 3`, which the README's test command
+//! does). If it is not, every lab test fails with a message saying so: they
+//! never skip.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Servers the tests expect: a and b form the swarm, c stays outside it
+/// (for "already in another swarm" and leave tests).
+pub const SERVERS: [&str; 3] = ["a", "b", "c"];
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+pub struct Lab {
+    root: PathBuf,
+    _serial: MutexGuard<'static, ()>,
+}
+
+/// What one command printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    fn from_output(output: Output, elapsed: Duration) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed,
+        }
+    }
+
+    #[track_caller]
+    pub fn success(self) -> Run {
+        assert_eq!(self.code, 0, "command failed:\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn failure(self, code: i32, message: &str) -> Run {
+        assert_eq!(self.code, code, "unexpected exit code:\n{self}");
+        assert!(self.stderr.contains(message), "stderr lacks {message:?}:\n{self}");
+        self
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {} after {:.1} s\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            self.elapsed.as_secs_f64(),
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+impl Lab {
+    /// The lab, checked to be up; holds a lock so lab tests run one at a time
+    /// even under plain `cargo test`.
+    pub fn get() -> Lab {
+        let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let lab = Lab {
+            root,
+            _serial: serial,
+        };
+        let status = lab.script(&["status"]);
+        for server in SERVERS {
+            assert!(
+                status.stdout.lines().any(|l| l.starts_with(&format!("{server} ")) && l.contains("dockerd pid")),
+                "the lab is not up (server {server} missing): run `scripts/lab up 3` first \
+                 (the README's test command `scripts/test` does)\n{status}"
+            );
+        }
+        lab
+    }
+
+    fn script(&self, args: &[&str]) -> Run {
+        run(Command::new(self.root.join("scripts/lab")).args(args))
+    }
+
+    /// `swarmpi ARGS` on server X.
+    pub fn swarmpi(&self, server: &str, args: &[&str]) -> Run {
+        self.swarmpi_env(server, &[], args)
+    }
+
+    pub fn swarmpi_env(&self, server: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut command = Command::new(self.root.join("scripts/lab"));
+        command.args(["exec", server, "--", "env"]);
+        command.args(env.iter().map(|(k, v)| format!("{k}={v}")));
+        command.arg(env!("CARGO_BIN_EXE_swarmpi")).args(args);
+        run(&mut command)
+    }
+
+    /// `docker ARGS` against server X's daemon.
+    pub fn docker(&self, server: &str, args: &[&str]) -> Run {
+        let mut command = Command::new(self.root.join("scripts/lab"));
+        command.args(["exec", server, "--", "docker"]).args(args);
+        run(&mut command)
+    }
+
+    /// A shell command run on server X (its netns, its DOCKER_HOST).
+    pub fn sh(&self, server: &str, script: &str) -> Run {
+        let mut command = Command::new(self.root.join("scripts/lab"));
+        command.args(["exec", server, "--", "sh", "-c", script]);
+        run(&mut command)
+    }
+
+    /// "active true" for a manager, "active false" for a worker, "inactive ...".
+    pub fn swarm_state(&self, server: &str) -> String {
+        let run = self.docker(server, &["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"]);
+        run.stdout.trim().to_string()
+    }
+
+    /// Makes a the manager of a swarm that b is in and c is not; returns the
+    /// join token. Cheap when the swarm is already so.
+    pub fn ensure_swarm(&self) -> String {
+        if self.swarm_state("a") != "active true" {
+            self.docker("a", &["swarm", "leave", "--force"]);
+        }
+        let init = self.swarmpi("a", &["init"]).success();
+        let token = join_token_from(&init.stdout);
+        if self.swarm_state("b") != "active false" || !self.node_addrs_ready("a").contains(&"10.77.0.3".to_string()) {
+            self.docker("b", &["swarm", "leave", "--force"]);
+            self.swarmpi("b", &["join", &token]).success();
+        }
+        if self.swarm_state("c") != "inactive false" {
+            self.docker("c", &["swarm", "leave", "--force"]);
+        }
+        self.remove_down_nodes();
+        token
+    }
+
+    /// Addresses of the Ready nodes, as the manager on a sees them.
+    pub fn node_addrs_ready(&self, manager: &str) -> Vec<String> {
+        let run = self.docker(manager, &["node", "ls", "--format", "{{.ID}} {{.Status}}"]);
+        run.stdout
+            .lines()
+            .filter(|line| line.ends_with(" Ready"))
+            .filter_map(|line| line.split_whitespace().next())
+            .map(|id| {
+                self.docker(manager, &["node", "inspect", "--format", "{{.Status.Addr}}", id])
+                    .stdout
+                    .trim()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// Nodes that left stay listed as Down; forget them so counts stay exact.
+    pub fn remove_down_nodes(&self) {
+        let run = self.docker("a", &["node", "ls", "--format", "{{.ID}} {{.Status}}"]);
+        for line in run.stdout.lines().filter(|l| l.ends_with(" Down")) {
+            let id = line.split_whitespace().next().unwrap_or_default();
+            self.docker("a", &["node", "rm", "--force", id]);
+        }
+    }
+}
+
+/// The token in `swarmpi join TOKEN`, as `init` prints it on stdout.
+pub fn join_token_from(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("swarmpi join "))
+        .unwrap_or_else(|| panic!("no `swarmpi join` line in:\n{stdout}"))
+        .trim()
+        .to_string()
+}
+
+pub fn run(command: &mut Command) -> Run {
+    let started = Instant::now();
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {command:?}: {e}"));
+    Run::from_output(output, started.elapsed())
+}
+
+/// Polls `probe` until it returns Some, or panics after `limit`.
+pub fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(started.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

@@ -1,0 +1,5 @@
+//! swarmpi's integration tests: one binary driving the real CLI against real
+//! Docker daemons on the lab's simulated servers (see `harness`).
+
+mod foundation;
+mod harness;
