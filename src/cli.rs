@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +45,75 @@ pub enum Command {
     Join(JoinArgs),
     /// Take this Docker host out of its swarm.
     Leave(LeaveArgs),
+    /// Deploy (or reshape) an MPI cluster: N containers on every server.
+    Deploy(DeployArgs),
+    /// Show the swarm's servers and the cluster's containers.
+    Status(StatusArgs),
+    /// Remove a cluster from every server.
+    Down(DownArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// The cluster to act on.
+    #[arg(long, default_value = "mpi", value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KeyTypeArg {
+    Rsa,
+    Ed25519,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Containers on every Ready, Active server.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub per_host: u32,
+
+    /// MPI slots per container (default: the server's CPUs / N, at least 1).
+    #[arg(long, value_name = "S")]
+    pub slots: Option<u32>,
+
+    /// The node image (default: the one `swarmpi init` builds).
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+
+    /// The overlay network's subnet (default: Docker picks one).
+    #[arg(long, value_name = "CIDR")]
+    pub subnet: Option<String>,
+
+    /// The overlay network's MTU.
+    #[arg(long, value_name = "M")]
+    pub mtu: Option<u32>,
+
+    /// Encrypt the overlay network's traffic (IPsec between servers).
+    #[arg(long)]
+    pub encrypted: bool,
+
+    /// The cluster key's type.
+    #[arg(long, value_enum, default_value = "rsa")]
+    pub key_type: KeyTypeArg,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Print the status as JSON on stdout (see docs/guide.md for the schema).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Args)]

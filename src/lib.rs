@@ -12,23 +12,33 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod access;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod printer;
+pub mod ssh;
+pub mod state;
 pub mod swarm;
 
 use anyhow::Result;
 
 use cli::{Cli, Command};
+use cluster::names::ClusterNames;
+use cluster::plan::Subnet;
+use ssh::keys::KeyType;
 use config::Settings;
 use printer::Printer;
 
 /// Runs one parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
-    let json = matches!(&cli.command, Command::Init(args) if args.json);
+    let json = match &cli.command {
+        Command::Init(args) => args.json,
+        Command::Status(args) => args.json,
+        _ => false,
+    };
     let printer = Printer::new(cli.global.quiet, cli.global.verbose, json);
     let settings = Settings::resolve(&cli.global);
     match dispatch(cli.command, &settings, &printer).await {
@@ -64,6 +74,30 @@ async fn dispatch(command: Command, settings: &Settings, printer: &Printer) -> R
                 printer,
             )
             .await?;
+        }
+        Command::Deploy(args) => {
+            let options = commands::deploy::DeployOptions {
+                names: ClusterNames::new(&args.cluster.name)?,
+                per_host: args.per_host,
+                slots: args.slots,
+                image: args.image,
+                subnet: args.subnet.as_deref().map(Subnet::parse).transpose()?,
+                mtu: args.mtu,
+                encrypted: args.encrypted,
+                key_type: match args.key_type {
+                    cli::KeyTypeArg::Rsa => KeyType::Rsa,
+                    cli::KeyTypeArg::Ed25519 => KeyType::Ed25519,
+                },
+            };
+            commands::deploy::run(settings, options, printer).await?;
+        }
+        Command::Status(args) => {
+            let names = ClusterNames::new(&args.cluster.name)?;
+            return commands::status::run(settings, commands::status::StatusOptions { names }, printer).await;
+        }
+        Command::Down(args) => {
+            let names = ClusterNames::new(&args.cluster.name)?;
+            commands::down::run(settings, commands::down::DownOptions { names }, printer).await?;
         }
     }
     Ok(0)

@@ -199,9 +199,7 @@ fn node_container_accepts_key_login_only_for_the_mpi_user() {
     lab.docker("a", &["start", "swarmpi-test-server"]).success();
     let host_key = wait_for("the server's host key in its log", Duration::from_secs(30), || {
         let logs = lab.docker("a", &["logs", "swarmpi-test-server"]).stdout;
-        logs.lines()
-            .find_map(|l| l.strip_prefix("swarmpi-hostkey task=node "))
-            .map(str::to_string)
+        logs.lines().find_map(swarmpi::cluster::hostkey::parse_line).map(|report| report.key)
     });
     client(&format!("echo 'swarmpi-test-server {host_key}' > ~/.ssh/known_hosts")).success();
     let ssh = "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=10";

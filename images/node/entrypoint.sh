@@ -25,5 +25,6 @@ else
   echo "AllowTcpForwarding no" >/etc/ssh/sshd_config.d/10-role.conf
 fi
 
-echo "swarmpi-hostkey task=${SWARMPI_TASK_ID:-$role} $(cat /etc/ssh/ssh_host_ed25519_key.pub)"
+addrs=$(ip -4 -o addr show scope global | awk '{print $4}' | paste -sd, -)
+echo "swarmpi-hostkey task=${SWARMPI_TASK_ID:-$role} addrs=${addrs:-none} $(cat /etc/ssh/ssh_host_ed25519_key.pub)"
 exec /usr/sbin/sshd -D -e

@@ -1,3 +1,8 @@
-//! Pure planning: tokens, names, placement, hostfiles. Nothing here does I/O.
+//! Pure planning: tokens, names, placement, the files each container gets.
+//! Nothing here does I/O.
 
+pub mod hostkey;
+pub mod members;
+pub mod names;
+pub mod plan;
 pub mod token;

@@ -1,9 +1,12 @@
 //! One file per subcommand. Each handler takes resolved settings and options,
 //! calls into `swarm`, `ssh` and `cluster`, and reports through the printer.
 
+pub mod deploy;
+pub mod down;
 pub mod init;
 pub mod join;
 pub mod leave;
+pub mod status;
 
 use std::net::IpAddr;
 

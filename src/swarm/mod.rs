@@ -1,6 +1,7 @@
 //! Everything that talks to the Docker API (through bollard).
 
 pub mod client;
+pub mod cluster;
 pub mod image;
 pub mod membership;
 

@@ -1,0 +1,4 @@
+//! Everything that talks SSH (through russh): keys, sessions, remote commands.
+
+pub mod keys;
+pub mod session;
