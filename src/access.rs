@@ -29,7 +29,10 @@ pub async fn connect_members(
 ) -> Vec<Result<Node>> {
     let on_ready = &on_ready;
     join_all(members.iter().map(|member| async move {
-        let node = retry(patience, || gateway.node(&member.hostname, member.ip, &member.host_key)).await;
+        let node = retry(patience, || {
+            gateway.node(&member.hostname, member.ip, &member.host_key)
+        })
+        .await;
         if node.is_ok() {
             on_ready();
         }
@@ -55,5 +58,7 @@ where
 
 /// A wrong host key or refused key will not get better by retrying.
 fn is_final(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| cause.downcast_ref::<crate::error::UserError>().is_some())
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<crate::error::UserError>().is_some())
 }

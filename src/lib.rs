@@ -28,9 +28,9 @@ use anyhow::Result;
 use cli::{Cli, Command};
 use cluster::names::ClusterNames;
 use cluster::plan::Subnet;
-use ssh::keys::KeyType;
 use config::Settings;
 use printer::Printer;
+use ssh::keys::KeyType;
 
 /// Runs one parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {

@@ -29,7 +29,9 @@ pub struct StateDir {
 
 impl StateDir {
     pub fn new(root: &Path) -> Self {
-        StateDir { root: root.to_path_buf() }
+        StateDir {
+            root: root.to_path_buf(),
+        }
     }
 
     pub fn cluster_dir(&self, name: &str) -> PathBuf {
@@ -60,7 +62,8 @@ impl StateDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
         };
-        let state = serde_json::from_str(&text).with_context(|| format!("{} is not valid cluster state", path.display()))?;
+        let state = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid cluster state", path.display()))?;
         Ok(Some(state))
     }
 

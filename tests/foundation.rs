@@ -19,7 +19,11 @@ fn init_then_printed_join_line_forms_a_two_node_swarm() {
     let init = lab.swarmpi("a", &["init"]).success();
     assert_eq!(lab.swarm_state("a"), "active true");
     // Run the printed line exactly as a user would paste it.
-    let line = init.stdout.lines().find(|l| l.trim().starts_with("swarmpi join ")).expect("a join line");
+    let line = init
+        .stdout
+        .lines()
+        .find(|l| l.trim().starts_with("swarmpi join "))
+        .expect("a join line");
     let words: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(words.len(), 3, "the join line has a single argument: {line}");
     lab.swarmpi("b", &words[1..]).success();
@@ -59,7 +63,9 @@ fn init_json_prints_the_join_command() {
 fn join_with_malformed_token_fails_fast_and_names_the_problem() {
     let lab = Lab::get();
     lab.ensure_swarm();
-    let run = lab.swarmpi("c", &["join", "not-a-token"]).failure(5, "malformed join token");
+    let run = lab
+        .swarmpi("c", &["join", "not-a-token"])
+        .failure(5, "malformed join token");
     assert!(run.stderr.contains("hint:"), "{run}");
     assert!(run.elapsed < FAST);
     assert_eq!(lab.swarm_state("c"), "inactive false");
@@ -72,9 +78,15 @@ fn join_with_wrong_secret_is_rejected_within_30s_and_leaves_nothing() {
     let (head, addr) = token.rsplit_once('@').unwrap();
     let (prefix, _secret) = head.rsplit_once('-').unwrap();
     let wrong = format!("{prefix}-{}@{addr}", "z".repeat(25));
-    let run = lab.swarmpi("c", &["join", &wrong]).failure(5, "rejected the join token");
+    let run = lab
+        .swarmpi("c", &["join", &wrong])
+        .failure(5, "rejected the join token");
     assert!(run.elapsed < FAST, "{run}");
-    assert_eq!(lab.swarm_state("c"), "inactive false", "a failed join must leave no swarm state");
+    assert_eq!(
+        lab.swarm_state("c"),
+        "inactive false",
+        "a failed join must leave no swarm state"
+    );
 }
 
 #[test]
@@ -93,7 +105,8 @@ fn join_with_unreachable_manager_fails_within_30s() {
 fn join_from_a_host_in_another_swarm_is_refused() {
     let lab = Lab::get();
     let token = lab.ensure_swarm();
-    lab.docker("c", &["swarm", "init", "--advertise-addr", "10.77.0.4"]).success();
+    lab.docker("c", &["swarm", "init", "--advertise-addr", "10.77.0.4"])
+        .success();
     let run = lab.swarmpi("c", &["join", &token]);
     lab.docker("c", &["swarm", "leave", "--force"]).success();
     run.failure(4, "manager of another swarm");
@@ -103,8 +116,15 @@ fn join_from_a_host_in_another_swarm_is_refused() {
 fn unreachable_docker_is_a_clear_error() {
     let lab = Lab::get();
     let run = lab
-        .swarmpi_env("c", &[("DOCKER_HOST", "unix:///run/swarmpi-lab/nowhere.sock")], &["init"])
-        .failure(3, "cannot reach the Docker daemon at unix:///run/swarmpi-lab/nowhere.sock");
+        .swarmpi_env(
+            "c",
+            &[("DOCKER_HOST", "unix:///run/swarmpi-lab/nowhere.sock")],
+            &["init"],
+        )
+        .failure(
+            3,
+            "cannot reach the Docker daemon at unix:///run/swarmpi-lab/nowhere.sock",
+        );
     assert!(run.stderr.contains("hint:"), "{run}");
     assert!(run.elapsed < FAST);
 }
@@ -121,7 +141,8 @@ fn leave_takes_a_worker_out_and_is_idempotent() {
     let lab = Lab::get();
     let token = lab.ensure_swarm();
     // c joins with an image it already has, so no build is needed.
-    lab.swarmpi("c", &["join", &token, "--image", "debian:bookworm-slim"]).success();
+    lab.swarmpi("c", &["join", &token, "--image", "debian:bookworm-slim"])
+        .success();
     assert_eq!(lab.swarm_state("c"), "active false");
     lab.swarmpi("c", &["leave"]).success();
     assert_eq!(lab.swarm_state("c"), "inactive false");
@@ -134,7 +155,8 @@ fn leave_takes_a_worker_out_and_is_idempotent() {
 fn leave_refuses_a_manager_with_other_servers() {
     let lab = Lab::get();
     lab.ensure_swarm();
-    lab.swarmpi("a", &["leave"]).failure(4, "manages a swarm with 1 other server");
+    lab.swarmpi("a", &["leave"])
+        .failure(4, "manages a swarm with 1 other server");
     assert_eq!(lab.swarm_state("a"), "active true");
 }
 
@@ -169,7 +191,10 @@ fn node_image_holds_no_private_key() {
         )
         .success();
     let findings: Vec<&str> = scan.stdout.lines().collect();
-    assert!(findings.is_empty(), "private key material in the image: {findings:?}");
+    assert!(
+        findings.is_empty(),
+        "private key material in the image: {findings:?}"
+    );
 }
 
 #[test]
@@ -184,24 +209,63 @@ fn node_container_accepts_key_login_only_for_the_mpi_user() {
     };
     cleanup();
     lab.docker("a", &["network", "create", net]).success();
-    lab.docker("a", &["run", "-d", "--name", "swarmpi-test-client", "--network", net, "--entrypoint", "sleep", &image, "600"])
-        .success();
-    let client = |cmd: &str| lab.docker("a", &["exec", "-u", "mpi", "swarmpi-test-client", "sh", "-c", cmd]);
-    let pubkey = client("ssh-keygen -q -t ed25519 -N '' -f ~/.ssh/id_ed25519 && cat ~/.ssh/id_ed25519.pub").success().stdout;
+    lab.docker(
+        "a",
+        &[
+            "run",
+            "-d",
+            "--name",
+            "swarmpi-test-client",
+            "--network",
+            net,
+            "--entrypoint",
+            "sleep",
+            &image,
+            "600",
+        ],
+    )
+    .success();
+    let client = |cmd: &str| {
+        lab.docker(
+            "a",
+            &["exec", "-u", "mpi", "swarmpi-test-client", "sh", "-c", cmd],
+        )
+    };
+    let pubkey = client("ssh-keygen -q -t ed25519 -N '' -f ~/.ssh/id_ed25519 && cat ~/.ssh/id_ed25519.pub")
+        .success()
+        .stdout;
 
     lab.docker(
         "a",
-        &["create", "--name", "swarmpi-test-server", "--network", net, "-e", "SWARMPI_AUTHORIZED_KEYS=/etc/swarmpi-test-keys", &image],
+        &[
+            "create",
+            "--name",
+            "swarmpi-test-server",
+            "--network",
+            net,
+            "-e",
+            "SWARMPI_AUTHORIZED_KEYS=/etc/swarmpi-test-keys",
+            &image,
+        ],
     )
     .success();
     lab.sh("a", &format!("printf '%s' '{}' > /tmp/swarmpi-test-keys && docker cp /tmp/swarmpi-test-keys swarmpi-test-server:/etc/swarmpi-test-keys", pubkey.trim()))
         .success();
     lab.docker("a", &["start", "swarmpi-test-server"]).success();
-    let host_key = wait_for("the server's host key in its log", Duration::from_secs(30), || {
-        let logs = lab.docker("a", &["logs", "swarmpi-test-server"]).stdout;
-        logs.lines().find_map(swarmpi::cluster::hostkey::parse_line).map(|report| report.key)
-    });
-    client(&format!("echo 'swarmpi-test-server {host_key}' > ~/.ssh/known_hosts")).success();
+    let host_key = wait_for(
+        "the server's host key in its log",
+        Duration::from_secs(30),
+        || {
+            let logs = lab.docker("a", &["logs", "swarmpi-test-server"]).stdout;
+            logs.lines()
+                .find_map(swarmpi::cluster::hostkey::parse_line)
+                .map(|report| report.key)
+        },
+    );
+    client(&format!(
+        "echo 'swarmpi-test-server {host_key}' > ~/.ssh/known_hosts"
+    ))
+    .success();
     let ssh = "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=10";
     let whoami = wait_for("key login", Duration::from_secs(30), || {
         let run = client(&format!("{ssh} mpi@swarmpi-test-server whoami"));
@@ -213,13 +277,26 @@ fn node_container_accepts_key_login_only_for_the_mpi_user() {
         "{ssh} -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive mpi@swarmpi-test-server true"
     ));
     assert_ne!(password.code, 0);
-    assert!(password.stderr.contains("Permission denied (publickey)"), "{password}");
+    assert!(
+        password.stderr.contains("Permission denied (publickey)"),
+        "{password}"
+    );
     let root = client(&format!("{ssh} root@swarmpi-test-server true"));
     assert_ne!(root.code, 0);
     assert!(root.stderr.contains("Permission denied"), "{root}");
-    let config = lab.docker("a", &["exec", "swarmpi-test-server", "sshd", "-T"]).success().stdout;
-    for setting in ["passwordauthentication no", "permitrootlogin no", "kbdinteractiveauthentication no"] {
-        assert!(config.lines().any(|l| l == setting), "sshd is missing `{setting}`");
+    let config = lab
+        .docker("a", &["exec", "swarmpi-test-server", "sshd", "-T"])
+        .success()
+        .stdout;
+    for setting in [
+        "passwordauthentication no",
+        "permitrootlogin no",
+        "kbdinteractiveauthentication no",
+    ] {
+        assert!(
+            config.lines().any(|l| l == setting),
+            "sshd is missing `{setting}`"
+        );
     }
     cleanup();
 }

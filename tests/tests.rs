@@ -1,5 +1,6 @@
 //! swarmpi's integration tests: one binary driving the real CLI against real
 //! Docker daemons on the lab's simulated servers (see `harness`).
 
+mod deploy;
 mod foundation;
 mod harness;

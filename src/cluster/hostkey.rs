@@ -43,7 +43,13 @@ mod tests {
         let line = "swarmpi-hostkey task=abc123 addrs=10.0.1.3/24,172.18.0.3/16 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB";
         let report = parse_line(line).unwrap();
         assert_eq!(report.task, "abc123");
-        assert_eq!(report.addrs, vec!["10.0.1.3".parse::<Ipv4Addr>().unwrap(), "172.18.0.3".parse().unwrap()]);
+        assert_eq!(
+            report.addrs,
+            vec![
+                "10.0.1.3".parse::<Ipv4Addr>().unwrap(),
+                "172.18.0.3".parse().unwrap()
+            ]
+        );
         assert_eq!(report.key, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB");
     }
 

@@ -37,7 +37,10 @@ pub fn head(members: &[Member]) -> Option<&Member> {
 
 /// `IP slots=S`, one line per container: mpirun's hostfile.
 pub fn hostfile(members: &[Member]) -> String {
-    members.iter().map(|m| format!("{} slots={}\n", m.ip, m.slots)).collect()
+    members
+        .iter()
+        .map(|m| format!("{} slots={}\n", m.ip, m.slots))
+        .collect()
 }
 
 /// Every container by name and by IP with its real host key.
@@ -65,9 +68,7 @@ pub fn ssh_config(members: &[Member], identity_file: &str) -> String {
 /// servers hangs: it tries the docker_gwbridge address, which other servers
 /// cannot reach.
 pub fn mca_params(subnet: &Subnet) -> String {
-    format!(
-        "# written by swarmpi deploy\nbtl_tcp_if_include = {subnet}\noob_tcp_if_include = {subnet}\n"
-    )
+    format!("# written by swarmpi deploy\nbtl_tcp_if_include = {subnet}\noob_tcp_if_include = {subnet}\n")
 }
 
 /// Total slots of the cluster.

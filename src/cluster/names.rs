@@ -21,7 +21,9 @@ impl ClusterNames {
             && cluster.len() <= MAX_NAME
             && cluster.starts_with(|c: char| c.is_ascii_lowercase())
             && !cluster.ends_with('-')
-            && cluster.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && cluster
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !valid {
             return Err(UserError::usage(format!("invalid cluster name '{cluster}'")).hint(format!(
                 "use 1 to {MAX_NAME} lowercase letters, digits or '-', starting with a letter (e.g. --name {DEFAULT_CLUSTER})"
@@ -70,12 +72,23 @@ mod tests {
         assert_eq!(names.gateway(), "swarmpi-lab-2-gateway");
         assert_eq!(names.hostname_template(), "lab-2-{{.Task.Slot}}");
         assert_eq!(names.hostname(3), "lab-2-3");
-        assert_eq!(names.authorized_keys_secret("ab12"), "swarmpi-lab-2-authkeys-ab12");
+        assert_eq!(
+            names.authorized_keys_secret("ab12"),
+            "swarmpi-lab-2-authkeys-ab12"
+        );
     }
 
     #[test]
     fn rejects_names_that_are_not_hostname_safe() {
-        for bad in ["", "Mpi", "1mpi", "mpi_1", "mpi-", "a.b", "abcdefghijklmnopqrstuvwxyz"] {
+        for bad in [
+            "",
+            "Mpi",
+            "1mpi",
+            "mpi_1",
+            "mpi-",
+            "a.b",
+            "abcdefghijklmnopqrstuvwxyz",
+        ] {
             let error = ClusterNames::new(bad).unwrap_err();
             assert!(error.message.contains("invalid cluster name"), "{bad}");
         }

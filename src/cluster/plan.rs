@@ -19,7 +19,8 @@ pub struct Subnet {
 impl Subnet {
     pub fn parse(text: &str) -> Result<Subnet, UserError> {
         let bad = |why: &str| {
-            UserError::usage(format!("invalid subnet '{text}': {why}")).hint("give an IPv4 network in CIDR form, e.g. --subnet 10.42.0.0/24")
+            UserError::usage(format!("invalid subnet '{text}': {why}"))
+                .hint("give an IPv4 network in CIDR form, e.g. --subnet 10.42.0.0/24")
         };
         let (addr, prefix) = text.split_once('/').ok_or_else(|| bad("no /PREFIX"))?;
         let addr: Ipv4Addr = addr.parse().map_err(|_| bad("not an IPv4 address"))?;
@@ -29,7 +30,10 @@ impl Subnet {
         }
         let subnet = Subnet { addr, prefix };
         if subnet.network() != addr {
-            return Err(bad(&format!("host bits are set (did you mean {}/{prefix}?)", subnet.network())));
+            return Err(bad(&format!(
+                "host bits are set (did you mean {}/{prefix}?)",
+                subnet.network()
+            )));
         }
         Ok(subnet)
     }
@@ -60,10 +64,10 @@ impl std::fmt::Display for Subnet {
 
 pub fn check_per_host(per_host: u32) -> Result<(), UserError> {
     if per_host == 0 || per_host > MAX_PER_HOST {
-        return Err(UserError::usage(format!(
-            "--per-host must be 1 to {MAX_PER_HOST}, got {per_host}"
-        ))
-        .hint("give the number of MPI containers to run on each server, e.g. --per-host 2"));
+        return Err(
+            UserError::usage(format!("--per-host must be 1 to {MAX_PER_HOST}, got {per_host}"))
+                .hint("give the number of MPI containers to run on each server, e.g. --per-host 2"),
+        );
     }
     Ok(())
 }
@@ -80,8 +84,10 @@ pub fn check_slots(slots: Option<u32>) -> Result<(), UserError> {
 
 pub fn check_mtu(mtu: Option<u32>) -> Result<(), UserError> {
     match mtu {
-        Some(m) if !(576..=9000).contains(&m) => Err(UserError::usage(format!("--mtu must be 576 to 9000, got {m}"))
-            .hint("the overlay adds 50 bytes of VXLAN header: use the servers' MTU minus 50")),
+        Some(m) if !(576..=9000).contains(&m) => {
+            Err(UserError::usage(format!("--mtu must be 576 to 9000, got {m}"))
+                .hint("the overlay adds 50 bytes of VXLAN header: use the servers' MTU minus 50"))
+        }
         _ => Ok(()),
     }
 }
@@ -95,10 +101,15 @@ pub fn slots_for(cpus: u32, per_host: u32, explicit: Option<u32>) -> u32 {
 /// How many containers the service runs: N on each usable server.
 pub fn replicas(usable_servers: usize, per_host: u32) -> Result<u32, UserError> {
     if usable_servers == 0 {
-        return Err(UserError::new(ExitCode::ClusterNotReady, "the swarm has no Ready, Active server to place containers on")
-            .hint("check `docker node ls` on the manager: servers must be Ready and their availability Active"));
+        return Err(UserError::new(
+            ExitCode::ClusterNotReady,
+            "the swarm has no Ready, Active server to place containers on",
+        )
+        .hint("check `docker node ls` on the manager: servers must be Ready and their availability Active"));
     }
-    Ok(u32::try_from(usable_servers).unwrap_or(u32::MAX).saturating_mul(per_host))
+    Ok(u32::try_from(usable_servers)
+        .unwrap_or(u32::MAX)
+        .saturating_mul(per_host))
 }
 
 pub fn check_fits(subnet: Option<Subnet>, replicas: u32) -> Result<(), UserError> {
@@ -124,7 +135,12 @@ mod tests {
         assert!(subnet.contains("10.42.0.7".parse().unwrap()));
         assert!(!subnet.contains("10.42.1.7".parse().unwrap()));
         assert_eq!(subnet.capacity(), 253);
-        assert!(Subnet::parse("10.42.0.1/24").unwrap_err().message.contains("10.42.0.0/24"));
+        assert!(
+            Subnet::parse("10.42.0.1/24")
+                .unwrap_err()
+                .message
+                .contains("10.42.0.0/24")
+        );
         assert!(Subnet::parse("10.42.0.0").is_err());
         assert!(Subnet::parse("10.42.0.0/30").is_err());
         assert!(Subnet::parse("fd00::/64").is_err());

@@ -50,13 +50,19 @@ pub async fn run(settings: &Settings, options: DeployOptions, printer: &Printer)
     plan::check_fits(options.subnet, replicas)?;
     let image = options.image.clone().unwrap_or_else(image::default_image_ref);
     if !image::image_exists(&engine, &image).await? {
-        return Err(UserError::new(ExitCode::Usage, format!("the node image {image} is not on this manager"))
-            .hint("run `swarmpi init` here (it builds the image), or pass --image with a local image")
-            .into());
+        return Err(UserError::new(
+            ExitCode::Usage,
+            format!("the node image {image} is not on this manager"),
+        )
+        .hint("run `swarmpi init` here (it builds the image), or pass --image with a local image")
+        .into());
     }
     let states = StateDir::new(&settings.state_dir);
     let previous = states.load(&options.names.cluster)?;
-    let existed = previous.is_some() || docker_cluster::inspect_network(&engine, &options.names).await?.is_some();
+    let existed = previous.is_some()
+        || docker_cluster::inspect_network(&engine, &options.names)
+            .await?
+            .is_some();
     let started = Instant::now();
     let deploy = Deploy {
         engine: &engine,
@@ -70,12 +76,26 @@ pub async fn run(settings: &Settings, options: DeployOptions, printer: &Printer)
     };
     match deploy.converge(previous).await {
         Ok(()) => {
-            printer.info(format!("cluster {} ready in {:.1} s", options.names.cluster, started.elapsed().as_secs_f64()));
+            printer.info(format!(
+                "cluster {} ready in {:.1} s",
+                options.names.cluster,
+                started.elapsed().as_secs_f64()
+            ));
             Ok(())
         }
         Err(error) if !existed => {
-            printer.warn(format!("deploy failed: removing what it created for cluster {}", options.names.cluster));
-            let _ = docker_cluster::remove_cluster(&engine, &options.names, Duration::from_secs(30)).await;
+            printer.warn(format!(
+                "deploy failed: removing what it created for cluster {}",
+                options.names.cluster
+            ));
+            if let Err(cleanup) =
+                docker_cluster::remove_cluster(&engine, &options.names, Duration::from_secs(30)).await
+            {
+                printer.warn(format!(
+                    "could not remove everything: {cleanup:#}; run `swarmpi down --name {}`",
+                    options.names.cluster
+                ));
+            }
             let _ = states.remove(&options.names.cluster);
             Err(error)
         }
@@ -100,8 +120,13 @@ impl Deploy<'_> {
         let key = Arc::new(self.cluster_key(previous.as_ref())?);
         let public_key = keys::public_openssh(&key)?;
         let (network, network_created) = self.ensure_network().await?;
-        let (secret_id, secret_name) =
-            docker_cluster::ensure_key_secret(self.engine, names, &public_key, &keys::short_fingerprint(&key)).await?;
+        let (secret_id, secret_name) = docker_cluster::ensure_key_secret(
+            self.engine,
+            names,
+            &public_key,
+            &keys::short_fingerprint(&key),
+        )
+        .await?;
         let shape = ServiceShape {
             image: self.image.clone(),
             replicas: self.replicas,
@@ -128,9 +153,13 @@ impl Deploy<'_> {
             subnet: network.subnet.to_string(),
             members: members.clone(),
         };
-        let unchanged = previous.as_ref() == Some(&state) && service_change == Change::Unchanged && !network_created;
+        let unchanged =
+            previous.as_ref() == Some(&state) && service_change == Change::Unchanged && !network_created;
         if unchanged {
-            self.printer.info(format!("cluster {} is already deployed as asked: nothing changed", names.cluster));
+            self.printer.info(format!(
+                "cluster {} is already deployed as asked: nothing changed",
+                names.cluster
+            ));
         } else {
             self.distribute(&nodes, &members, &key, &network.subnet).await?;
             self.printer.info(format!(
@@ -195,7 +224,8 @@ impl Deploy<'_> {
     fn report_changes(&self, network_created: bool, service: Change, gateway: Change) {
         let names = &self.options.names;
         if network_created {
-            self.printer.info(format!("created overlay network {}", names.network()));
+            self.printer
+                .info(format!("created overlay network {}", names.network()));
         }
         match service {
             Change::Created => self.printer.info(format!(
@@ -212,7 +242,8 @@ impl Deploy<'_> {
             Change::Unchanged => {}
         }
         if gateway == Change::Created {
-            self.printer.info(format!("started gateway {} (127.0.0.1 only)", names.gateway()));
+            self.printer
+                .info(format!("started gateway {} (127.0.0.1 only)", names.gateway()));
         }
     }
 
@@ -223,9 +254,18 @@ impl Deploy<'_> {
         let bar = self.printer.bar(u64::from(self.replicas), "containers running");
         let mut last_progress = (0usize, Instant::now());
         loop {
-            let servers = membership::list_nodes(self.engine).await.unwrap_or_else(|_| self.servers.clone());
-            let seen = docker_cluster::observe(self.engine, names, subnet, &servers, self.options.per_host, self.options.slots)
-                .await?;
+            let servers = membership::list_nodes(self.engine)
+                .await
+                .unwrap_or_else(|_| self.servers.clone());
+            let seen = docker_cluster::observe(
+                self.engine,
+                names,
+                subnet,
+                &servers,
+                self.options.per_host,
+                self.options.slots,
+            )
+            .await?;
             bar.set_position(seen.members.len() as u64);
             if let Some(fault) = seen.faults.first() {
                 bar.abandon();
@@ -260,6 +300,9 @@ impl Deploy<'_> {
         if !down.is_empty() {
             message.push_str(&format!("; servers not ready: {}", down.join(", ")));
         }
+        if !seen.waiting_on.is_empty() {
+            message.push_str(&format!("; waiting: {}", seen.waiting_on.join(", ")));
+        }
         UserError::new(ExitCode::Unreachable, message)
             .hint("check `swarmpi status` and `docker service ps` on the manager; a server that stopped answering must be repaired or removed")
     }
@@ -272,12 +315,23 @@ impl Deploy<'_> {
             .into_iter()
             .zip(members)
             .map(|(result, member)| {
-                result.with_context(|| format!("container {} on server {} is not reachable over SSH", member.hostname, member.server))
+                result.with_context(|| {
+                    format!(
+                        "container {} on server {} is not reachable over SSH",
+                        member.hostname, member.server
+                    )
+                })
             })
             .collect()
     }
 
-    async fn distribute(&self, nodes: &[Node], members: &[Member], key: &PrivateKey, subnet: &Subnet) -> Result<()> {
+    async fn distribute(
+        &self,
+        nodes: &[Node],
+        members: &[Member],
+        key: &PrivateKey,
+        subnet: &Subnet,
+    ) -> Result<()> {
         let archive = Arc::new(cluster_files(members, key, self.options.key_type, subnet)?);
         let bar = self.printer.bar(nodes.len() as u64, "files distributed");
         let results = join_all(nodes.iter().map(|node| {
@@ -286,7 +340,11 @@ impl Deploy<'_> {
             async move {
                 let output = node.exec(INSTALL_FILES, &archive).await?;
                 if output.code != 0 {
-                    anyhow::bail!("could not install the cluster files on {}: {}", node.name, output.stderr_text().trim());
+                    anyhow::bail!(
+                        "could not install the cluster files on {}: {}",
+                        node.name,
+                        output.stderr_text().trim()
+                    );
                 }
                 bar.inc(1);
                 Ok(())
@@ -303,7 +361,10 @@ impl Deploy<'_> {
             "CONTAINER", "SERVER", "IP", "SLOTS"
         ));
         for m in members {
-            self.printer.info(format!("{:<16} {:<16} {:<16} {:>5}", m.hostname, m.server, m.ip, m.slots));
+            self.printer.info(format!(
+                "{:<16} {:<16} {:<16} {:>5}",
+                m.hostname, m.server, m.ip, m.slots
+            ));
         }
         self.printer.info(format!(
             "{} container(s) on {} server(s), {} slots; hostfile: ~/.swarmpi/hostfile in every container",
@@ -315,19 +376,33 @@ impl Deploy<'_> {
 }
 
 /// Unpacks the cluster files into the MPI user's home, private to the user.
-const INSTALL_FILES: &str = "umask 077 && mkdir -p ~/.ssh ~/.openmpi ~/.swarmpi && tar -x --no-same-owner -C ~ -f -";
+const INSTALL_FILES: &str =
+    "umask 077 && mkdir -p ~/.ssh ~/.openmpi ~/.swarmpi && tar -x --no-same-owner -C ~ -f -";
 
 /// The archive every container gets: identical everywhere, built once.
-fn cluster_files(members: &[Member], key: &PrivateKey, key_type: KeyType, subnet: &Subnet) -> Result<Vec<u8>> {
+fn cluster_files(
+    members: &[Member],
+    key: &PrivateKey,
+    key_type: KeyType,
+    subnet: &Subnet,
+) -> Result<Vec<u8>> {
     let key_file = key_type.file_name();
     let hostfile_path = "/home/mpi/.swarmpi/hostfile";
     let mut mca = members::mca_params(subnet);
     mca.push_str(&format!("orte_default_hostfile = {hostfile_path}\n"));
     let files: [(String, String, u32); 6] = [
         (format!(".ssh/{key_file}"), keys::private_openssh(key)?, 0o600),
-        (format!(".ssh/{key_file}.pub"), format!("{}\n", keys::public_openssh(key)?), 0o644),
+        (
+            format!(".ssh/{key_file}.pub"),
+            format!("{}\n", keys::public_openssh(key)?),
+            0o644,
+        ),
         (".ssh/known_hosts".into(), members::known_hosts(members), 0o644),
-        (".ssh/config".into(), members::ssh_config(members, key_file), 0o644),
+        (
+            ".ssh/config".into(),
+            members::ssh_config(members, key_file),
+            0o644,
+        ),
         (".openmpi/mca-params.conf".into(), mca, 0o644),
         (".swarmpi/hostfile".into(), members::hostfile(members), 0o644),
     ];

@@ -27,14 +27,20 @@ pub async fn run(settings: &Settings, options: DownOptions, printer: &Printer) -
     let removed = removed?;
     let state_removed = StateDir::new(&settings.state_dir).remove(&options.names.cluster)?;
     if removed.objects.is_empty() && !state_removed {
-        printer.info(format!("cluster {} does not exist: nothing to remove", options.names.cluster));
+        printer.info(format!(
+            "cluster {} does not exist: nothing to remove",
+            options.names.cluster
+        ));
         return Ok(());
     }
     for object in &removed.objects {
         printer.info(format!("removed {object}"));
     }
     if state_removed {
-        printer.info(format!("removed the local state and key of cluster {}", options.names.cluster));
+        printer.info(format!(
+            "removed the local state and key of cluster {}",
+            options.names.cluster
+        ));
     }
     Ok(())
 }

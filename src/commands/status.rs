@@ -17,9 +17,9 @@ use crate::error::{ExitCode, UserError};
 use crate::printer::Printer;
 use crate::ssh::keys;
 use crate::state::StateDir;
+use crate::swarm::Engine;
 use crate::swarm::cluster as docker_cluster;
 use crate::swarm::membership::{self, ServerNode};
-use crate::swarm::Engine;
 
 const PROBE_PATIENCE: Duration = Duration::from_secs(3);
 
@@ -43,12 +43,16 @@ pub async fn run(settings: &Settings, options: StatusOptions, printer: &Printer)
     let servers = membership::list_nodes(&engine).await?;
     let names = &options.names;
     let Some(state) = StateDir::new(&settings.state_dir).load(&names.cluster)? else {
-        return Err(UserError::new(ExitCode::ClusterNotReady, format!("there is no cluster named {}", names.cluster))
-            .hint("create it with `swarmpi deploy` (or pass --name)")
-            .into());
+        return Err(UserError::new(
+            ExitCode::ClusterNotReady,
+            format!("there is no cluster named {}", names.cluster),
+        )
+        .hint("create it with `swarmpi deploy` (or pass --name)")
+        .into());
     };
     let subnet = Subnet::parse(&state.subnet).map_err(|e| anyhow::anyhow!(e.message))?;
-    let seen = docker_cluster::observe(&engine, names, &subnet, &servers, state.per_host, state.slots).await?;
+    let seen =
+        docker_cluster::observe(&engine, names, &subnet, &servers, state.per_host, state.slots).await?;
     let reachable = probe_sshd(&engine, settings, names, &state.key_type, &seen.members).await;
     let containers: Vec<ContainerStatus> = seen
         .members
@@ -94,7 +98,11 @@ pub async fn run(settings: &Settings, options: StatusOptions, printer: &Printer)
             members::total_slots(&seen.members)
         ));
     }
-    Ok(if ready { 0 } else { ExitCode::ClusterNotReady as i32 })
+    Ok(if ready {
+        0
+    } else {
+        ExitCode::ClusterNotReady as i32
+    })
 }
 
 /// Whether each member's sshd answers through the gateway, with the host key
@@ -108,7 +116,10 @@ async fn probe_sshd(
 ) -> Vec<bool> {
     let all_false = vec![false; members.len()];
     let key_path = StateDir::new(&settings.state_dir).key_path(&names.cluster, *key_type);
-    let (Ok(key), Ok(Some(info))) = (keys::load_private(&key_path), docker_cluster::gateway_info(engine, names).await) else {
+    let (Ok(key), Ok(Some(info))) = (
+        keys::load_private(&key_path),
+        docker_cluster::gateway_info(engine, names).await,
+    ) else {
         return all_false;
     };
     let Ok(gateway) = access::open_gateway(&info, Arc::new(key), PROBE_PATIENCE).await else {
@@ -129,16 +140,33 @@ async fn probe_sshd(
     reachable
 }
 
-fn print_tables(printer: &Printer, servers: &[ServerNode], containers: &[ContainerStatus], problems: &[String]) {
-    printer.data(format!("{:<27} {:<15} {:<8} {:<8} {:<7}", "SERVER ID", "ADDRESS", "ROLE", "AVAIL", "STATE"));
+fn print_tables(
+    printer: &Printer,
+    servers: &[ServerNode],
+    containers: &[ContainerStatus],
+    problems: &[String],
+) {
+    printer.data(format!(
+        "{:<27} {:<15} {:<8} {:<8} {:<7}",
+        "SERVER ID", "ADDRESS", "ROLE", "AVAIL", "STATE"
+    ));
     for s in servers {
-        printer.data(format!("{:<27} {:<15} {:<8} {:<8} {:<7}", s.id, s.addr, s.role, s.availability, s.state));
+        printer.data(format!(
+            "{:<27} {:<15} {:<8} {:<8} {:<7}",
+            s.id, s.addr, s.role, s.availability, s.state
+        ));
     }
     printer.data("");
-    printer.data(format!("{:<16} {:<15} {:<15} {:>5}  {:<8} {}", "CONTAINER", "SERVER", "IP", "SLOTS", "STATE", "SSHD"));
+    printer.data(format!(
+        "{:<16} {:<15} {:<15} {:>5}  {:<8} {}",
+        "CONTAINER", "SERVER", "IP", "SLOTS", "STATE", "SSHD"
+    ));
     for c in containers {
         let sshd = if c.sshd { "ok" } else { "NO ANSWER" };
-        printer.data(format!("{:<16} {:<15} {:<15} {:>5}  {:<8} {}", c.name, c.server, c.ip, c.slots, c.state, sshd));
+        printer.data(format!(
+            "{:<16} {:<15} {:<15} {:>5}  {:<8} {}",
+            c.name, c.server, c.ip, c.slots, c.state, sshd
+        ));
     }
     for problem in problems {
         printer.data(format!("problem: {problem}"));

@@ -6,9 +6,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use russh::keys::PrivateKey;
 use russh::keys::ssh_key::private::{Ed25519Keypair, KeypairData, RsaKeypair};
 use russh::keys::ssh_key::{HashAlg, LineEnding};
-use russh::keys::PrivateKey;
 
 /// The key types `deploy --key-type` offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -34,7 +34,9 @@ impl KeyType {
 pub fn generate(key_type: KeyType) -> Result<PrivateKey> {
     let mut rng = rand::rng();
     let data = match key_type {
-        KeyType::Rsa => KeypairData::from(RsaKeypair::random(&mut rng, RSA_BITS).context("could not generate an RSA key")?),
+        KeyType::Rsa => KeypairData::from(
+            RsaKeypair::random(&mut rng, RSA_BITS).context("could not generate an RSA key")?,
+        ),
         KeyType::Ed25519 => KeypairData::from(Ed25519Keypair::random(&mut rng)),
     };
     let mut key = PrivateKey::try_from(data).context("could not build the private key")?;
@@ -44,18 +46,28 @@ pub fn generate(key_type: KeyType) -> Result<PrivateKey> {
 
 /// The private key in OpenSSH's file format.
 pub fn private_openssh(key: &PrivateKey) -> Result<String> {
-    Ok(key.to_openssh(LineEnding::LF).context("could not encode the private key")?.to_string())
+    Ok(key
+        .to_openssh(LineEnding::LF)
+        .context("could not encode the private key")?
+        .to_string())
 }
 
 /// The `authorized_keys` line.
 pub fn public_openssh(key: &PrivateKey) -> Result<String> {
-    key.public_key().to_openssh().context("could not encode the public key")
+    key.public_key()
+        .to_openssh()
+        .context("could not encode the public key")
 }
 
 /// A short digest of the public key, for names.
 pub fn short_fingerprint(key: &PrivateKey) -> String {
     let fingerprint = key.public_key().fingerprint(HashAlg::Sha256);
-    fingerprint.as_bytes().iter().take(5).map(|b| format!("{b:02x}")).collect()
+    fingerprint
+        .as_bytes()
+        .iter()
+        .take(5)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Writes the private key with mode 0600 from the start (never readable by others,
@@ -77,8 +89,10 @@ pub fn save_private(key: &PrivateKey, path: &Path) -> Result<()> {
 }
 
 pub fn load_private(path: &Path) -> Result<PrivateKey> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("could not read the cluster key {}", path.display()))?;
-    PrivateKey::from_openssh(text).with_context(|| format!("{} is not an OpenSSH private key", path.display()))
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the cluster key {}", path.display()))?;
+    PrivateKey::from_openssh(text)
+        .with_context(|| format!("{} is not an OpenSSH private key", path.display()))
 }
 
 #[cfg(test)]
@@ -104,6 +118,10 @@ mod tests {
     fn generates_rsa_keys_of_the_chosen_size() {
         let key = generate(KeyType::Rsa).unwrap();
         assert!(public_openssh(&key).unwrap().starts_with("ssh-rsa "));
-        assert!(private_openssh(&key).unwrap().contains("BEGIN OPENSSH PRIVATE KEY"));
+        assert!(
+            private_openssh(&key)
+                .unwrap()
+                .contains("BEGIN OPENSSH PRIVATE KEY")
+        );
     }
 }

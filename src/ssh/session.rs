@@ -44,7 +44,8 @@ fn client_config() -> Arc<client::Config> {
 }
 
 fn parse_host_key(name: &str, text: &str) -> Result<PublicKey> {
-    PublicKey::from_openssh(text.trim()).with_context(|| format!("the host key {name} reported is not valid: {text}"))
+    PublicKey::from_openssh(text.trim())
+        .with_context(|| format!("the host key {name} reported is not valid: {text}"))
 }
 
 /// What went wrong connecting to `name`, in words a user can act on.
@@ -95,10 +96,11 @@ impl Gateway {
         let handler = PinnedHostKey {
             expected: parse_host_key(&name, host_key)?,
         };
-        let mut handle = tokio::time::timeout(CONNECT_TIMEOUT, client::connect(client_config(), addr, handler))
-            .await
-            .map_err(|_| anyhow!("no SSH answer from {name} within 10 s"))?
-            .map_err(|e| connect_error(&name, e))?;
+        let mut handle =
+            tokio::time::timeout(CONNECT_TIMEOUT, client::connect(client_config(), addr, handler))
+                .await
+                .map_err(|_| anyhow!("no SSH answer from {name} within 10 s"))?
+                .map_err(|e| connect_error(&name, e))?;
         authenticate(&mut handle, &name, &key).await?;
         Ok(Gateway {
             handle: Arc::new(handle),
@@ -179,7 +181,12 @@ impl Node {
 
     /// Runs `command`, handing each piece of output to `sink` as it arrives;
     /// returns the exit status (128 + n for a signal, like a shell).
-    pub async fn exec_with(&self, command: &str, stdin: &[u8], mut sink: impl FnMut(bool, &[u8])) -> Result<u32> {
+    pub async fn exec_with(
+        &self,
+        command: &str,
+        stdin: &[u8],
+        mut sink: impl FnMut(bool, &[u8]),
+    ) -> Result<u32> {
         let mut channel = self
             .handle
             .channel_open_session()

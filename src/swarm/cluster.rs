@@ -7,14 +7,14 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use bollard::models::{
-    ContainerCreateBody, HostConfig, Ipam, IpamConfig, NetworkAttachmentConfig, NetworkCreateRequest, PortBinding,
-    SecretSpec, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
-    TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets, TaskSpecPlacement, TaskSpecRestartPolicy,
-    TaskSpecRestartPolicyConditionEnum, TaskState,
+    ContainerCreateBody, HostConfig, Ipam, IpamConfig, NetworkAttachmentConfig, NetworkCreateRequest,
+    PortBinding, SecretSpec, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec,
+    TaskSpecContainerSpec, TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets, TaskSpecPlacement,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, InspectNetworkOptions, ListConfigsOptionsBuilder, ListSecretsOptionsBuilder,
-    ListTasksOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder, 
+    CreateContainerOptionsBuilder, InspectNetworkOptions, ListConfigsOptionsBuilder,
+    ListSecretsOptionsBuilder, ListTasksOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
     UpdateServiceOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
@@ -33,7 +33,10 @@ fn labels(names: &ClusterNames) -> HashMap<String, String> {
 }
 
 fn label_filter(names: &ClusterNames) -> HashMap<String, Vec<String>> {
-    HashMap::from([("label".to_string(), vec![format!("{CLUSTER_LABEL}={}", names.cluster)])])
+    HashMap::from([(
+        "label".to_string(),
+        vec![format!("{CLUSTER_LABEL}={}", names.cluster)],
+    )])
 }
 
 /// The overlay network as it exists: its subnet and options.
@@ -49,7 +52,11 @@ pub async fn inspect_network(engine: &Engine, names: &ClusterNames) -> Result<Op
         verbose: false,
         scope: Some("swarm".into()),
     };
-    let network = match engine.docker.inspect_network(&names.network(), Some(options)).await {
+    let network = match engine
+        .docker
+        .inspect_network(&names.network(), Some(options))
+        .await
+    {
         Ok(network) => network,
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("could not inspect network {}", names.network())),
@@ -122,7 +129,9 @@ pub async fn ensure_key_secret(
     let filters = HashMap::from([("name".to_string(), vec![name.clone()])]);
     let existing = engine
         .docker
-        .list_secrets(Some(ListSecretsOptionsBuilder::default().filters(&filters).build()))
+        .list_secrets(Some(
+            ListSecretsOptionsBuilder::default().filters(&filters).build(),
+        ))
         .await
         .context("could not list secrets")?;
     if let Some(secret) = existing
@@ -244,7 +253,12 @@ pub async fn ensure_service(engine: &Engine, names: &ClusterNames, shape: &Servi
 }
 
 fn same_shape(current: &ServiceSpec, wanted: &ServiceSpec) -> bool {
-    let replicas = |s: &ServiceSpec| s.mode.as_ref().and_then(|m| m.replicated.as_ref()).and_then(|r| r.replicas);
+    let replicas = |s: &ServiceSpec| {
+        s.mode
+            .as_ref()
+            .and_then(|m| m.replicated.as_ref())
+            .and_then(|r| r.replicas)
+    };
     let max = |s: &ServiceSpec| {
         s.task_template
             .as_ref()
@@ -298,7 +312,8 @@ pub async fn list_tasks(engine: &Engine, names: &ClusterNames) -> Result<Vec<Tas
                 slot: u32::try_from(task.slot.unwrap_or_default()).unwrap_or_default(),
                 node_id: task.node_id.unwrap_or_default(),
                 state: status.state.unwrap_or(TaskState::NEW),
-                desired_running: task.desired_state == Some(TaskState::RUNNING),
+                // READY: a restarted task waiting out its restart delay.
+                desired_running: matches!(task.desired_state, Some(TaskState::RUNNING | TaskState::READY)),
                 error: status.err.unwrap_or_default(),
             }
         })
@@ -307,7 +322,10 @@ pub async fn list_tasks(engine: &Engine, names: &ClusterNames) -> Result<Vec<Tas
 
 /// The host-key lines every task printed, by task id, read through the
 /// swarm (tasks on other servers included).
-pub async fn host_key_reports(engine: &Engine, names: &ClusterNames) -> Result<HashMap<String, HostKeyReport>> {
+pub async fn host_key_reports(
+    engine: &Engine,
+    names: &ClusterNames,
+) -> Result<HashMap<String, HostKeyReport>> {
     let options = LogsOptionsBuilder::default()
         .stdout(true)
         .stderr(false)
@@ -352,7 +370,10 @@ pub async fn ensure_gateway(
             return Ok((info, Change::Created));
         }
         if tokio::time::Instant::now() > deadline {
-            bail!("the gateway container {} did not report its host key within 20 s", names.gateway());
+            bail!(
+                "the gateway container {} did not report its host key within 20 s",
+                names.gateway()
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -382,7 +403,9 @@ async fn create_gateway(engine: &Engine, names: &ClusterNames, image: &str, publ
         }),
         ..Default::default()
     };
-    let options = CreateContainerOptionsBuilder::default().name(&names.gateway()).build();
+    let options = CreateContainerOptionsBuilder::default()
+        .name(&names.gateway())
+        .build();
     engine
         .docker
         .create_container(Some(options), body)
@@ -390,13 +413,19 @@ async fn create_gateway(engine: &Engine, names: &ClusterNames, image: &str, publ
         .map_err(|e| anyhow::anyhow!(daemon_message(&e)))
         .with_context(|| format!("could not create the gateway container {}", names.gateway()))?;
     let archive = single_file_tar("authorized_keys", format!("{public_key}\n").as_bytes(), 0o644)?;
-    let upload = UploadToContainerOptionsBuilder::default().path(GATEWAY_KEYS_DIR).build();
+    let upload = UploadToContainerOptionsBuilder::default()
+        .path(GATEWAY_KEYS_DIR)
+        .build();
     // The directory must exist in the image for the upload: /etc is the parent.
     let upload_dir = UploadToContainerOptionsBuilder::default().path("/etc").build();
     let dir_archive = directory_tar("swarmpi")?;
     engine
         .docker
-        .upload_to_container(&names.gateway(), Some(upload_dir), bollard::body_full(dir_archive.into()))
+        .upload_to_container(
+            &names.gateway(),
+            Some(upload_dir),
+            bollard::body_full(dir_archive.into()),
+        )
         .await
         .context("could not prepare the gateway's key directory")?;
     engine
@@ -406,7 +435,10 @@ async fn create_gateway(engine: &Engine, names: &ClusterNames, image: &str, publ
         .context("could not give the gateway the cluster's public key")?;
     engine
         .docker
-        .start_container(&names.gateway(), None::<bollard::query_parameters::StartContainerOptions>)
+        .start_container(
+            &names.gateway(),
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
         .await
         .map_err(|e| anyhow::anyhow!(daemon_message(&e)))
         .with_context(|| format!("could not start the gateway container {}", names.gateway()))?;
@@ -490,7 +522,12 @@ pub async fn remove_cluster(engine: &Engine, names: &ClusterNames, wait: Duratio
         Err(e) => return Err(e).with_context(|| format!("could not remove service {}", names.service())),
     }
     wait_for_tasks_gone(engine, names, wait).await?;
-    if engine.docker.inspect_container(&names.gateway(), None).await.is_ok() {
+    if engine
+        .docker
+        .inspect_container(&names.gateway(), None)
+        .await
+        .is_ok()
+    {
         remove_container(engine, &names.gateway()).await?;
         removed.objects.push(format!("container {}", names.gateway()));
     }
@@ -501,14 +538,18 @@ pub async fn remove_cluster(engine: &Engine, names: &ClusterNames, wait: Duratio
 
 async fn wait_for_tasks_gone(engine: &Engine, names: &ClusterNames, wait: Duration) -> Result<()> {
     let deadline = tokio::time::Instant::now() + wait;
-    let filters = HashMap::from([("label".to_string(), vec![format!("com.docker.swarm.service.name={}", names.service())])]);
+    let filters = HashMap::from([(
+        "label".to_string(),
+        vec![format!("com.docker.swarm.service.name={}", names.service())],
+    )]);
     loop {
         let tasks = engine
             .docker
-            .list_tasks(Some(ListTasksOptionsBuilder::default().filters(&HashMap::from([(
-                "service".to_string(),
-                vec![names.service()],
-            )])).build()))
+            .list_tasks(Some(
+                ListTasksOptionsBuilder::default()
+                    .filters(&HashMap::from([("service".to_string(), vec![names.service()])]))
+                    .build(),
+            ))
             .await;
         // Removing a service removes its tasks; an unknown service lists none.
         let remaining = tasks.map(|t| t.len()).unwrap_or(0);
@@ -537,7 +578,12 @@ async fn wait_for_tasks_gone(engine: &Engine, names: &ClusterNames, wait: Durati
     }
 }
 
-async fn remove_network(engine: &Engine, names: &ClusterNames, wait: Duration, removed: &mut Removed) -> Result<()> {
+async fn remove_network(
+    engine: &Engine,
+    names: &ClusterNames,
+    wait: Duration,
+    removed: &mut Removed,
+) -> Result<()> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         match engine.docker.remove_network(&names.network()).await {
@@ -556,11 +602,17 @@ async fn remove_network(engine: &Engine, names: &ClusterNames, wait: Duration, r
     }
 }
 
-async fn remove_secrets_and_configs(engine: &Engine, names: &ClusterNames, removed: &mut Removed) -> Result<()> {
+async fn remove_secrets_and_configs(
+    engine: &Engine,
+    names: &ClusterNames,
+    removed: &mut Removed,
+) -> Result<()> {
     let filters = label_filter(names);
     let secrets = engine
         .docker
-        .list_secrets(Some(ListSecretsOptionsBuilder::default().filters(&filters).build()))
+        .list_secrets(Some(
+            ListSecretsOptionsBuilder::default().filters(&filters).build(),
+        ))
         .await
         .context("could not list secrets")?;
     for secret in secrets {
@@ -575,7 +627,9 @@ async fn remove_secrets_and_configs(engine: &Engine, names: &ClusterNames, remov
     }
     let configs = engine
         .docker
-        .list_configs(Some(ListConfigsOptionsBuilder::default().filters(&filters).build()))
+        .list_configs(Some(
+            ListConfigsOptionsBuilder::default().filters(&filters).build(),
+        ))
         .await
         .context("could not list configs")?;
     for config in configs {
@@ -595,7 +649,11 @@ async fn remove_secrets_and_configs(engine: &Engine, names: &ClusterNames, remov
 pub async fn remove_stale_secrets(engine: &Engine, names: &ClusterNames, keep: &str) -> Result<()> {
     let secrets = engine
         .docker
-        .list_secrets(Some(ListSecretsOptionsBuilder::default().filters(&label_filter(names)).build()))
+        .list_secrets(Some(
+            ListSecretsOptionsBuilder::default()
+                .filters(&label_filter(names))
+                .build(),
+        ))
         .await
         .context("could not list secrets")?;
     for secret in secrets {
@@ -615,6 +673,8 @@ pub struct Observation {
     pub waiting: usize,
     /// Faults that waiting will not cure, each naming its server.
     pub faults: Vec<String>,
+    /// What each waiting container is doing, e.g. "mpi-2 on server X: preparing".
+    pub waiting_on: Vec<String>,
 }
 
 /// Reads tasks and host-key reports and pairs them with their servers.
@@ -632,7 +692,10 @@ pub async fn observe(
     let server_of = |node_id: &str| servers.iter().find(|s| s.id == node_id);
     for task in tasks.iter().filter(|t| t.desired_running) {
         let server = server_of(&task.node_id);
-        let server_name = server.map_or_else(|| "an unassigned server".to_string(), |s| format!("server {}", s.addr));
+        let server_name = server.map_or_else(
+            || "an unassigned server".to_string(),
+            |s| format!("server {}", s.addr),
+        );
         if task.state == TaskState::REJECTED || task.state == TaskState::FAILED {
             observation.faults.push(describe_fault(&server_name, &task.error));
             continue;
@@ -640,31 +703,47 @@ pub async fn observe(
         if let Some(server) = server
             && !server.usable()
         {
-            observation
-                .faults
-                .push(format!("{server_name} is {} ({}) while it runs {}", server.state, server.availability, names.hostname(task.slot)));
+            observation.faults.push(format!(
+                "{server_name} is {} ({}) while it runs {}",
+                server.state,
+                server.availability,
+                names.hostname(task.slot)
+            ));
             continue;
         }
         let report = reports.get(&task.id);
         let ip = report.and_then(|r| r.addrs.iter().copied().find(|ip| subnet.contains(*ip)));
         match (task.state == TaskState::RUNNING, server, report, ip) {
-            (true, Some(server), Some(report), Some(ip)) => observation.members.push(crate::cluster::members::Member {
-                task_id: task.id.clone(),
-                slot: task.slot,
-                hostname: names.hostname(task.slot),
-                node_id: server.id.clone(),
-                server: server.addr.clone(),
-                ip,
-                slots: crate::cluster::plan::slots_for(server.cpus, per_host, slots),
-                host_key: report.key.clone(),
-            }),
-            _ => observation.waiting += 1,
+            (true, Some(server), Some(report), Some(ip)) => {
+                observation.members.push(crate::cluster::members::Member {
+                    task_id: task.id.clone(),
+                    slot: task.slot,
+                    hostname: names.hostname(task.slot),
+                    node_id: server.id.clone(),
+                    server: server.addr.clone(),
+                    ip,
+                    slots: crate::cluster::plan::slots_for(server.cpus, per_host, slots),
+                    host_key: report.key.clone(),
+                })
+            }
+            _ => {
+                observation.waiting += 1;
+                observation.waiting_on.push(format!(
+                    "{} on {server_name}: {}",
+                    names.hostname(task.slot),
+                    task.state
+                ));
+            }
         }
     }
     // Recently failed tasks that were replaced still explain a stuck cluster.
     if observation.faults.is_empty() && observation.waiting > 0 {
-        for task in tasks.iter().filter(|t| !t.desired_running && t.state == TaskState::REJECTED) {
-            let server = server_of(&task.node_id).map_or_else(|| "a server".to_string(), |s| format!("server {}", s.addr));
+        for task in tasks
+            .iter()
+            .filter(|t| !t.desired_running && t.state == TaskState::REJECTED)
+        {
+            let server = server_of(&task.node_id)
+                .map_or_else(|| "a server".to_string(), |s| format!("server {}", s.addr));
             observation.faults.push(describe_fault(&server, &task.error));
         }
         observation.faults.dedup();
@@ -675,7 +754,9 @@ pub async fn observe(
 
 fn describe_fault(server: &str, error: &str) -> String {
     if error.contains("No such image") {
-        format!("{server} does not have the node image ({error}): run `swarmpi join` (or `swarmpi init --image`) on that server")
+        format!(
+            "{server} does not have the node image ({error}): run `swarmpi join` (or `swarmpi init --image`) on that server"
+        )
     } else {
         format!("a container on {server} failed: {error}")
     }

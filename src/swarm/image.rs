@@ -33,6 +33,9 @@ const FAILURE_TAIL: usize = 25;
 
 /// The tag of the image these sources build: the crate version plus a digest
 /// of the build context, so a changed Dockerfile never reuses a stale image.
+/// The `localhost/` registry part matters: a server without the image then
+/// fails its pull at once (connection refused) instead of waiting on a
+/// public registry, so deploy can name that server quickly.
 pub fn default_image_ref() -> String {
     let mut digest = Sha256::new();
     for (name, bytes, mode) in CONTEXT_FILES {
@@ -46,7 +49,7 @@ pub fn default_image_ref() -> String {
         .take(6)
         .map(|b| format!("{b:02x}"))
         .collect();
-    format!("swarmpi/node:{}-{hex}", env!("CARGO_PKG_VERSION"))
+    format!("localhost/swarmpi-node:{}-{hex}", env!("CARGO_PKG_VERSION"))
 }
 
 pub async fn image_exists(engine: &Engine, image: &str) -> Result<bool> {
@@ -169,7 +172,7 @@ mod tests {
     fn image_ref_is_stable_and_versioned() {
         let image = default_image_ref();
         assert_eq!(image, default_image_ref());
-        assert!(image.starts_with(&format!("swarmpi/node:{}-", env!("CARGO_PKG_VERSION"))));
+        assert!(image.starts_with(&format!("localhost/swarmpi-node:{}-", env!("CARGO_PKG_VERSION"))));
     }
 
     #[test]

@@ -81,7 +81,10 @@ impl Lab {
         let status = lab.script(&["status"]);
         for server in SERVERS {
             assert!(
-                status.stdout.lines().any(|l| l.starts_with(&format!("{server} ")) && l.contains("dockerd pid")),
+                status
+                    .stdout
+                    .lines()
+                    .any(|l| l.starts_with(&format!("{server} ")) && l.contains("dockerd pid")),
                 "the lab is not up (server {server} missing): run `scripts/lab up 3` first \
                  (the README's test command `scripts/test` does)\n{status}"
             );
@@ -122,7 +125,14 @@ impl Lab {
 
     /// "active true" for a manager, "active false" for a worker, "inactive ...".
     pub fn swarm_state(&self, server: &str) -> String {
-        let run = self.docker(server, &["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"]);
+        let run = self.docker(
+            server,
+            &[
+                "info",
+                "--format",
+                "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}",
+            ],
+        );
         run.stdout.trim().to_string()
     }
 
@@ -134,7 +144,9 @@ impl Lab {
         }
         let init = self.swarmpi("a", &["init"]).success();
         let token = join_token_from(&init.stdout);
-        if self.swarm_state("b") != "active false" || !self.node_addrs_ready("a").contains(&"10.77.0.3".to_string()) {
+        if self.swarm_state("b") != "active false"
+            || !self.node_addrs_ready("a").contains(&"10.77.0.3".to_string())
+        {
             self.docker("b", &["swarm", "leave", "--force"]);
             self.swarmpi("b", &["join", &token]).success();
         }
@@ -196,7 +208,10 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Optio
         if let Some(value) = probe() {
             return value;
         }
-        assert!(started.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 }
