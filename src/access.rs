@@ -62,3 +62,117 @@ fn is_final(error: &anyhow::Error) -> bool {
         .chain()
         .any(|cause| cause.downcast_ref::<crate::error::UserError>().is_some())
 }
+
+/// A deployed cluster, checked ready, with a session to every member.
+pub struct OpenCluster {
+    pub members: Vec<Member>,
+    pub nodes: Vec<Node>,
+    pub gateway: Gateway,
+    pub gateway_info: GatewayInfo,
+    pub key_path: std::path::PathBuf,
+}
+
+impl OpenCluster {
+    /// The head: where mpirun starts (the lowest slot).
+    pub fn head(&self) -> (&Member, &Node) {
+        (&self.members[0], &self.nodes[0])
+    }
+
+    pub async fn close(&self) {
+        for node in &self.nodes {
+            node.close().await;
+        }
+        self.gateway.close().await;
+    }
+}
+
+/// Opens the named cluster, failing with a user error naming what is not
+/// ready (a container gone, a server down, sshd not answering).
+pub async fn open_cluster(
+    settings: &crate::config::Settings,
+    names: &crate::cluster::names::ClusterNames,
+) -> Result<OpenCluster> {
+    use crate::error::{ExitCode, UserError};
+    let engine = crate::swarm::Engine::connect(settings).await?;
+    crate::swarm::membership::require_manager(&engine).await?;
+    let states = crate::state::StateDir::new(&settings.state_dir);
+    let not_ready = |what: String| {
+        UserError::new(ExitCode::ClusterNotReady, what).hint(format!(
+            "run `swarmpi deploy --name {}` to repair it",
+            names.cluster
+        ))
+    };
+    let Some(state) = states.load(&names.cluster)? else {
+        return Err(UserError::new(
+            ExitCode::ClusterNotReady,
+            format!("there is no cluster named {}", names.cluster),
+        )
+        .hint("create it with `swarmpi deploy` (or pass --name)")
+        .into());
+    };
+    let subnet =
+        crate::cluster::plan::Subnet::parse(&state.subnet).map_err(|e| anyhow::anyhow!(e.message))?;
+    let servers = crate::swarm::membership::list_nodes(&engine).await?;
+    let seen = crate::swarm::cluster::observe(&engine, names, &subnet, &servers, state.per_host, state.slots)
+        .await?;
+    if let Some(fault) = seen.faults.first() {
+        return Err(not_ready(format!("cluster {} is not ready: {fault}", names.cluster)).into());
+    }
+    let gone: Vec<&Member> = state
+        .members
+        .iter()
+        .filter(|m| !seen.members.iter().any(|s| s.task_id == m.task_id))
+        .collect();
+    if let Some(member) = gone.first() {
+        return Err(not_ready(format!(
+            "container {} on server {} is gone or not running",
+            member.hostname, member.server
+        ))
+        .into());
+    }
+    if seen.members.len() != state.members.len() {
+        return Err(not_ready(format!(
+            "cluster {} has {} running containers but was deployed with {}",
+            names.cluster,
+            seen.members.len(),
+            state.members.len()
+        ))
+        .into());
+    }
+    let key_path = states.key_path(&names.cluster, state.key_type);
+    let key = Arc::new(crate::ssh::keys::load_private(&key_path)?);
+    let gateway_info = crate::swarm::cluster::gateway_info(&engine, names)
+        .await?
+        .ok_or_else(|| {
+            not_ready(format!(
+                "the gateway container {} is not running",
+                names.gateway()
+            ))
+        })?;
+    let gateway = open_gateway(&gateway_info, key, Duration::from_secs(5)).await?;
+    let members = state.members;
+    let mut nodes = Vec::with_capacity(members.len());
+    for (result, member) in connect_members(&gateway, &members, Duration::from_secs(5), || {})
+        .await
+        .into_iter()
+        .zip(&members)
+    {
+        match result {
+            Ok(node) => nodes.push(node),
+            Err(error) => {
+                return Err(not_ready(format!(
+                    "container {} on server {} does not answer over SSH: {error:#}",
+                    member.hostname, member.server
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(OpenCluster {
+        members,
+        nodes,
+        gateway,
+        gateway_info,
+        key_path,
+    })
+}

@@ -51,6 +51,65 @@ pub enum Command {
     Status(StatusArgs),
     /// Remove a cluster from every server.
     Down(DownArgs),
+    /// Run an MPI program (executable or C/C++/Fortran source) on the cluster.
+    Run(RunArgs),
+    /// Run a command in the head container as the MPI user.
+    Exec(ExecArgs),
+    /// Open an interactive shell in the head container as the MPI user.
+    Shell(ShellArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Number of MPI ranks.
+    #[arg(short = 'n', long = "np", value_name = "N")]
+    pub ranks: u32,
+
+    /// Allow more ranks than the cluster has slots.
+    #[arg(long)]
+    pub oversubscribe: bool,
+
+    /// An Open MPI parameter, passed to mpirun (repeatable).
+    #[arg(long, num_args = 2, value_names = ["KEY", "VALUE"], action = clap::ArgAction::Append)]
+    pub mca: Vec<String>,
+
+    /// Export an environment variable to the ranks (repeatable).
+    #[arg(short = 'x', value_name = "VAR", action = clap::ArgAction::Append)]
+    pub export: Vec<String>,
+
+    /// mpirun's --map-by policy (e.g. node, slot, core).
+    #[arg(long, value_name = "POLICY")]
+    pub map_by: Option<String>,
+
+    /// Any other mpirun argument, passed as is (repeatable).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true, action = clap::ArgAction::Append)]
+    pub mpi_arg: Vec<String>,
+
+    /// The program: a Linux x86-64 executable, or a .c/.cpp/.cc/.cxx/.f90/.f source.
+    pub program: PathBuf,
+
+    /// Arguments for the program.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Args)]

@@ -99,6 +99,38 @@ async fn dispatch(command: Command, settings: &Settings, printer: &Printer) -> R
             let names = ClusterNames::new(&args.cluster.name)?;
             commands::down::run(settings, commands::down::DownOptions { names }, printer).await?;
         }
+        Command::Run(args) => {
+            let mca = args
+                .mca
+                .chunks(2)
+                .map(|kv| (kv[0].clone(), kv[1].clone()))
+                .collect();
+            let options = commands::run::RunOptions {
+                names: ClusterNames::new(&args.cluster.name)?,
+                launch: cluster::program::Launch {
+                    ranks: args.ranks,
+                    oversubscribe: args.oversubscribe,
+                    mca,
+                    export: args.export,
+                    map_by: args.map_by,
+                    extra: args.mpi_arg,
+                },
+                program: args.program,
+                args: args.args,
+            };
+            return commands::run::run(settings, options, printer).await;
+        }
+        Command::Exec(args) => {
+            let options = commands::exec::ExecOptions {
+                names: ClusterNames::new(&args.cluster.name)?,
+                command: args.command,
+            };
+            return commands::exec::exec(settings, options, printer).await;
+        }
+        Command::Shell(args) => {
+            let names = ClusterNames::new(&args.cluster.name)?;
+            return commands::exec::shell(settings, names, printer).await;
+        }
     }
     Ok(0)
 }

@@ -5,4 +5,5 @@ pub mod hostkey;
 pub mod members;
 pub mod names;
 pub mod plan;
+pub mod program;
 pub mod token;

@@ -3,9 +3,11 @@
 
 pub mod deploy;
 pub mod down;
+pub mod exec;
 pub mod init;
 pub mod join;
 pub mod leave;
+pub mod run;
 pub mod status;
 
 use std::net::IpAddr;

@@ -16,6 +16,8 @@ use crate::error::{ExitCode, UserError};
 /// The user MPI runs as in the node image.
 pub const MPI_USER: &str = "mpi";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Upload chunk size: small enough for a smooth progress bar.
+const UPLOAD_CHUNK: usize = 256 * 1024;
 
 /// Accepts exactly one host key: the one learned out of band.
 pub struct PinnedHostKey {
@@ -214,6 +216,38 @@ impl Node {
             }
         }
         code.ok_or_else(|| anyhow!("the command on {} ended without an exit status", self.name))
+    }
+
+    /// Runs `command` with `bytes` on its stdin, sent in chunks; `sent` is
+    /// told how many bytes went out after each one. Returns the output.
+    pub async fn exec_upload(&self, command: &str, bytes: &[u8], sent: impl Fn(u64)) -> Result<Output> {
+        let mut channel = self
+            .handle
+            .channel_open_session()
+            .await
+            .with_context(|| format!("could not open a channel to {}", self.name))?;
+        channel.exec(true, command).await?;
+        for chunk in bytes.chunks(UPLOAD_CHUNK) {
+            channel
+                .data(chunk)
+                .await
+                .with_context(|| format!("could not send the program to {}", self.name))?;
+            sent(chunk.len() as u64);
+        }
+        channel.eof().await?;
+        let mut output = Output::default();
+        let mut code = None;
+        while let Some(message) = channel.wait().await {
+            match message {
+                ChannelMsg::Data { data } => output.stdout.extend_from_slice(&data),
+                ChannelMsg::ExtendedData { data, .. } => output.stderr.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
+                _ => {}
+            }
+        }
+        output.code =
+            code.ok_or_else(|| anyhow!("the upload to {} ended without an exit status", self.name))?;
+        Ok(output)
     }
 
     pub async fn close(&self) {

@@ -1,0 +1,218 @@
+//! What `swarmpi run` was given: a Linux x86-64 executable or a source file
+//! to compile in the cluster, and the mpirun command line built from it.
+
+use std::path::Path;
+
+use crate::error::UserError;
+
+/// Where programs live in every container, at the same path.
+pub const BIN_DIR: &str = "/home/mpi/.swarmpi/bin";
+pub const SRC_DIR: &str = "/home/mpi/.swarmpi/src";
+pub const HOSTFILE: &str = "/home/mpi/.swarmpi/hostfile";
+pub const PID_FILE: &str = "/home/mpi/.swarmpi/run.pid";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compiler {
+    C,
+    Cxx,
+    Fortran,
+}
+
+impl Compiler {
+    pub fn command(self) -> &'static str {
+        match self {
+            Compiler::C => "mpicc",
+            Compiler::Cxx => "mpicxx",
+            Compiler::Fortran => "mpifort",
+        }
+    }
+}
+
+/// A source file's compiler, from its extension.
+pub fn compiler_for(path: &Path) -> Option<Compiler> {
+    match path.extension()?.to_str()? {
+        "c" => Some(Compiler::C),
+        "cpp" | "cc" | "cxx" | "C" => Some(Compiler::Cxx),
+        "f90" | "f" | "f95" | "f03" | "F90" => Some(Compiler::Fortran),
+        _ => None,
+    }
+}
+
+/// Checks the first bytes of a file: an ELF, 64-bit, x86-64 executable.
+pub fn check_linux_x86_64(name: &str, header: &[u8]) -> Result<(), UserError> {
+    let fail = |why: &str| {
+        UserError::usage(format!("{name} is not a Linux x86-64 executable: {why}"))
+            .hint("build it for Linux x86-64, or pass the source file (.c, .cpp, .f90) and swarmpi compiles it in the cluster")
+    };
+    if header.len() < 20 || &header[..4] != b"\x7fELF" {
+        return Err(fail("it is not an ELF file"));
+    }
+    if header[4] != 2 {
+        return Err(fail("it is a 32-bit ELF file"));
+    }
+    let machine = u16::from_le_bytes([header[18], header[19]]);
+    if machine != 62 {
+        return Err(fail(&format!("its ELF machine is {machine}, not x86-64 (62)")));
+    }
+    let kind = u16::from_le_bytes([header[16], header[17]]);
+    if kind != 2 && kind != 3 {
+        return Err(fail("it is an object file or library, not an executable"));
+    }
+    Ok(())
+}
+
+/// A file name safe to put on a remote shell line and in a path.
+pub fn remote_file_name(path: &Path) -> Result<String, UserError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let safe = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b));
+    if !safe || name.starts_with('.') {
+        return Err(
+            UserError::usage(format!("the program name '{name}' is not usable in the cluster"))
+                .hint("use a file name of letters, digits, '.', '_', '-' and '+'"),
+        );
+    }
+    Ok(name.to_string())
+}
+
+/// The name of the binary a source file compiles to (its stem).
+pub fn binary_name(source_name: &str) -> String {
+    source_name
+        .rsplit_once('.')
+        .map_or(source_name, |(stem, _)| stem)
+        .to_string()
+}
+
+/// Quotes a word for a POSIX shell.
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// How to launch the job.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    pub ranks: u32,
+    pub oversubscribe: bool,
+    pub mca: Vec<(String, String)>,
+    pub export: Vec<String>,
+    pub map_by: Option<String>,
+    pub extra: Vec<String>,
+}
+
+/// The remote shell line that starts mpirun as the head's MPI user, records
+/// its pid (for Ctrl-C) and line-buffers the ranks' stdio (so output streams).
+pub fn mpirun_line(launch: &Launch, program: &str, args: &[String]) -> String {
+    let mut words: Vec<String> = vec!["mpirun".into(), "-n".into(), launch.ranks.to_string()];
+    words.extend(["--hostfile".into(), HOSTFILE.into()]);
+    if launch.oversubscribe {
+        words.push("--oversubscribe".into());
+    }
+    for (key, value) in &launch.mca {
+        words.extend(["--mca".into(), key.clone(), value.clone()]);
+    }
+    for var in &launch.export {
+        words.extend(["-x".into(), var.clone()]);
+    }
+    if let Some(map_by) = &launch.map_by {
+        words.extend(["--map-by".into(), map_by.clone()]);
+    }
+    words.extend(launch.extra.iter().cloned());
+    words.extend(["stdbuf".into(), "-oL".into(), "-eL".into(), program.into()]);
+    words.extend(args.iter().cloned());
+    let command: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
+    format!("cd ~ && echo $$ > {PID_FILE} && exec {}", command.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn elf(class: u8, kind: u16, machine: u16) -> Vec<u8> {
+        let mut header = vec![0u8; 64];
+        header[..4].copy_from_slice(b"\x7fELF");
+        header[4] = class;
+        header[16..18].copy_from_slice(&kind.to_le_bytes());
+        header[18..20].copy_from_slice(&machine.to_le_bytes());
+        header
+    }
+
+    #[test]
+    fn accepts_only_linux_x86_64_executables() {
+        assert!(check_linux_x86_64("a.out", &elf(2, 2, 62)).is_ok());
+        assert!(check_linux_x86_64("a.out", &elf(2, 3, 62)).is_ok());
+        assert!(
+            check_linux_x86_64("s.sh", b"#!/bin/sh\necho hi\n")
+                .unwrap_err()
+                .message
+                .contains("not an ELF")
+        );
+        assert!(
+            check_linux_x86_64("a", &elf(1, 2, 3))
+                .unwrap_err()
+                .message
+                .contains("32-bit")
+        );
+        assert!(
+            check_linux_x86_64("a", &elf(2, 2, 183))
+                .unwrap_err()
+                .message
+                .contains("183")
+        );
+        assert!(
+            check_linux_x86_64("a.o", &elf(2, 1, 62))
+                .unwrap_err()
+                .message
+                .contains("object file")
+        );
+    }
+
+    #[test]
+    fn picks_compilers_by_extension() {
+        assert_eq!(compiler_for(Path::new("x/hello.c")), Some(Compiler::C));
+        assert_eq!(compiler_for(Path::new("hello.cpp")), Some(Compiler::Cxx));
+        assert_eq!(compiler_for(Path::new("hello.cc")), Some(Compiler::Cxx));
+        assert_eq!(compiler_for(Path::new("hello.f90")), Some(Compiler::Fortran));
+        assert_eq!(compiler_for(Path::new("a.out")), None);
+        assert_eq!(binary_name("hello.cpp"), "hello");
+    }
+
+    #[test]
+    fn quotes_and_builds_the_mpirun_line() {
+        assert_eq!(shell_quote("plain-word_1.0"), "plain-word_1.0");
+        assert_eq!(shell_quote("it's here"), r"'it'\''s here'");
+        let launch = Launch {
+            ranks: 8,
+            oversubscribe: true,
+            mca: vec![("btl".into(), "self,tcp".into())],
+            export: vec!["OMP_NUM_THREADS".into()],
+            map_by: Some("node".into()),
+            extra: vec![],
+        };
+        let line = mpirun_line(&launch, "/home/mpi/.swarmpi/bin/a.out", &["x y".into()]);
+        assert!(
+            line.starts_with("cd ~ && echo $$ > /home/mpi/.swarmpi/run.pid && exec mpirun -n 8 --hostfile")
+        );
+        assert!(
+            line.contains(
+                "--oversubscribe --mca btl self,tcp -x OMP_NUM_THREADS --map-by node stdbuf -oL -eL"
+            )
+        );
+        assert!(line.ends_with("/home/mpi/.swarmpi/bin/a.out 'x y'"));
+    }
+
+    #[test]
+    fn refuses_unsafe_file_names() {
+        assert!(remote_file_name(Path::new("dir/a.out")).is_ok());
+        assert!(remote_file_name(Path::new("a b")).is_err());
+        assert!(remote_file_name(Path::new(".hidden")).is_err());
+    }
+}
