@@ -4,3 +4,4 @@
 mod deploy;
 mod foundation;
 mod harness;
+mod run;
