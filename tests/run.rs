@@ -57,8 +57,8 @@ fn c_source_and_local_executable_both_run() {
     lab.sh(
         "a",
         &format!(
-            "docker run --rm --entrypoint mpicxx -v {ex}:/src:ro -v {out}:/out {image} -O2 -o /out/hello_bin /src/hello_mpi.cpp",
-            ex = format!("{}/examples", env!("CARGO_MANIFEST_DIR")),
+            "docker run --rm --entrypoint mpicxx -v {root}/examples:/src:ro -v {out}:/out {image} -O2 -o /out/hello_bin /src/hello_mpi.cpp",
+            root = env!("CARGO_MANIFEST_DIR"),
             out = dir.display()
         ),
     )
