@@ -173,12 +173,17 @@ impl Lab {
             .collect()
     }
 
-    /// Nodes that left stay listed as Down; forget them so counts stay exact.
+    /// Nodes that left stay listed (Down, or Ready for a moment after they
+    /// leave); forget every node but a's and b's so counts stay exact.
     pub fn remove_down_nodes(&self) {
-        let run = self.docker("a", &["node", "ls", "--format", "{{.ID}} {{.Status}}"]);
-        for line in run.stdout.lines().filter(|l| l.ends_with(" Down")) {
-            let id = line.split_whitespace().next().unwrap_or_default();
-            self.docker("a", &["node", "rm", "--force", id]);
+        let run = self.docker("a", &["node", "ls", "-q"]);
+        for id in run.stdout.split_whitespace() {
+            let addr = self
+                .docker("a", &["node", "inspect", "--format", "{{.Status.Addr}}", id])
+                .stdout;
+            if !["10.77.0.2", "10.77.0.3"].contains(&addr.trim()) {
+                self.docker("a", &["node", "rm", "--force", id]);
+            }
         }
     }
 }
