@@ -102,19 +102,8 @@ pub async fn open_cluster(
             names.cluster
         ))
     };
-    let Some(state) = states.load(&names.cluster)? else {
-        return Err(UserError::new(
-            ExitCode::ClusterNotReady,
-            format!("there is no cluster named {}", names.cluster),
-        )
-        .hint("create it with `swarmpi deploy` (or pass --name)")
-        .into());
-    };
-    let subnet =
-        crate::cluster::plan::Subnet::parse(&state.subnet).map_err(|e| anyhow::anyhow!(e.message))?;
-    let servers = crate::swarm::membership::list_nodes(&engine).await?;
-    let seen = crate::swarm::cluster::observe(&engine, names, &subnet, &servers, state.per_host, state.slots)
-        .await?;
+    let state = states.load_existing(&names.cluster)?;
+    let (_, seen) = crate::swarm::cluster::observe_deployed(&engine, names, &state).await?;
     if let Some(fault) = seen.faults.first() {
         return Err(not_ready(format!("cluster {} is not ready: {fault}", names.cluster)).into());
     }

@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::members::Member;
+use crate::cluster::plan::Subnet;
+use crate::error::{ExitCode, UserError};
 use crate::ssh::keys::KeyType;
 
 const STATE_FILE: &str = "cluster.json";
@@ -21,6 +23,14 @@ pub struct ClusterState {
     pub key_type: KeyType,
     pub subnet: String,
     pub members: Vec<Member>,
+}
+
+impl ClusterState {
+    /// The overlay subnet the cluster was deployed on.
+    pub fn subnet(&self) -> Result<Subnet> {
+        Subnet::parse(&self.subnet)
+            .map_err(|e| anyhow::anyhow!("{} in the state of cluster {}", e.message, self.name))
+    }
 }
 
 pub struct StateDir {
@@ -65,6 +75,18 @@ impl StateDir {
         let state = serde_json::from_str(&text)
             .with_context(|| format!("{} is not valid cluster state", path.display()))?;
         Ok(Some(state))
+    }
+
+    /// The state of a cluster that must exist: a user error naming it if not.
+    pub fn load_existing(&self, name: &str) -> Result<ClusterState> {
+        self.load(name)?.ok_or_else(|| {
+            UserError::new(
+                ExitCode::ClusterNotReady,
+                format!("there is no cluster named {name}"),
+            )
+            .hint("create it with `swarmpi deploy` (or pass --name)")
+            .into()
+        })
     }
 
     pub fn save(&self, state: &ClusterState) -> Result<()> {

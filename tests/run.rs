@@ -1,7 +1,7 @@
 //! `run` and `exec` on the lab's two servers, cluster deployed 2 per server.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::harness::Lab;
@@ -74,6 +74,31 @@ fn c_source_and_local_executable_both_run() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `swarmpi run` of slow_print.c on server a, started in the background;
+/// returns once the first line of output has arrived (and that line).
+fn start_slow_print(ranks: &str, seconds: &str) -> (Child, BufReader<ChildStdout>, String) {
+    let mut child = Command::new(format!("{}/scripts/lab", env!("CARGO_MANIFEST_DIR")))
+        .args([
+            "exec",
+            "a",
+            "--",
+            env!("CARGO_BIN_EXE_swarmpi"),
+            "-q",
+            "run",
+            "-n",
+            ranks,
+        ])
+        .args([&example("slow_print.c"), seconds])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    (child, stdout, first)
+}
+
 #[test]
 fn job_exit_code_is_swarmpis_exit_code() {
     let lab = deployed();
@@ -84,26 +109,7 @@ fn job_exit_code_is_swarmpis_exit_code() {
 #[test]
 fn output_streams_before_the_job_ends() {
     let lab = deployed();
-    let mut child = Command::new(format!("{}/scripts/lab", env!("CARGO_MANIFEST_DIR")))
-        .args([
-            "exec",
-            "a",
-            "--",
-            env!("CARGO_BIN_EXE_swarmpi"),
-            "-q",
-            "run",
-            "-n",
-            "2",
-            &example("slow_print.c"),
-            "5",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let (mut child, mut stdout, first) = start_slow_print("2", "5");
     let first_at = Instant::now();
     assert_eq!(first.trim(), "first line");
     let mut second = String::new();
@@ -120,26 +126,7 @@ fn output_streams_before_the_job_ends() {
 #[test]
 fn ctrl_c_stops_the_job_and_the_next_run_succeeds() {
     let lab = deployed();
-    let mut child = Command::new(format!("{}/scripts/lab", env!("CARGO_MANIFEST_DIR")))
-        .args([
-            "exec",
-            "a",
-            "--",
-            env!("CARGO_BIN_EXE_swarmpi"),
-            "-q",
-            "run",
-            "-n",
-            "4",
-            &example("slow_print.c"),
-            "60",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let (mut child, _stdout, first) = start_slow_print("4", "60");
     assert_eq!(first.trim(), "first line");
     let started = Instant::now();
     Command::new("kill")

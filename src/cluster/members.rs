@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use super::plan::Subnet;
+use super::program::HOSTFILE;
 
 /// One running container of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,9 +67,12 @@ pub fn ssh_config(members: &[Member], identity_file: &str) -> String {
 
 /// Open MPI's per-user defaults. Without the interface pinning, mpirun across
 /// servers hangs: it tries the docker_gwbridge address, which other servers
-/// cannot reach.
+/// cannot reach. The deployed hostfile becomes mpirun's default.
 pub fn mca_params(subnet: &Subnet) -> String {
-    format!("# written by swarmpi deploy\nbtl_tcp_if_include = {subnet}\noob_tcp_if_include = {subnet}\n")
+    format!(
+        "# written by swarmpi deploy\nbtl_tcp_if_include = {subnet}\noob_tcp_if_include = {subnet}\n\
+         orte_default_hostfile = {HOSTFILE}\n"
+    )
 }
 
 /// Total slots of the cluster.
@@ -118,5 +122,6 @@ mod tests {
         let text = mca_params(&Subnet::parse("10.0.1.0/24").unwrap());
         assert!(text.contains("btl_tcp_if_include = 10.0.1.0/24"));
         assert!(text.contains("oob_tcp_if_include = 10.0.1.0/24"));
+        assert!(text.contains("orte_default_hostfile = /home/mpi/.swarmpi/hostfile"));
     }
 }

@@ -10,6 +10,7 @@ use futures_util::future::join_all;
 use russh::keys::PrivateKey;
 
 use crate::access;
+use crate::cluster::archive::{self, Entry};
 use crate::cluster::members::{self, Member};
 use crate::cluster::names::ClusterNames;
 use crate::cluster::plan::{self, Subnet};
@@ -387,32 +388,19 @@ fn cluster_files(
     subnet: &Subnet,
 ) -> Result<Vec<u8>> {
     let key_file = key_type.file_name();
-    let hostfile_path = "/home/mpi/.swarmpi/hostfile";
-    let mut mca = members::mca_params(subnet);
-    mca.push_str(&format!("orte_default_hostfile = {hostfile_path}\n"));
-    let files: [(String, String, u32); 6] = [
-        (format!(".ssh/{key_file}"), keys::private_openssh(key)?, 0o600),
-        (
-            format!(".ssh/{key_file}.pub"),
-            format!("{}\n", keys::public_openssh(key)?),
-            0o644,
-        ),
-        (".ssh/known_hosts".into(), members::known_hosts(members), 0o644),
-        (
-            ".ssh/config".into(),
-            members::ssh_config(members, key_file),
-            0o644,
-        ),
-        (".openmpi/mca-params.conf".into(), mca, 0o644),
-        (".swarmpi/hostfile".into(), members::hostfile(members), 0o644),
-    ];
-    let mut archive = tar::Builder::new(Vec::new());
-    for (path, text, mode) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(text.len() as u64);
-        header.set_mode(mode);
-        header.set_cksum();
-        archive.append_data(&mut header, path, text.as_bytes())?;
-    }
-    Ok(archive.into_inner()?)
+    let private = keys::private_openssh(key)?;
+    let public = format!("{}\n", keys::public_openssh(key)?);
+    let known_hosts = members::known_hosts(members);
+    let config = members::ssh_config(members, key_file);
+    let mca = members::mca_params(subnet);
+    let hostfile = members::hostfile(members);
+    let (private_path, public_path) = (format!(".ssh/{key_file}"), format!(".ssh/{key_file}.pub"));
+    Ok(archive::pack(&[
+        Entry::file(&private_path, private.as_bytes(), 0o600),
+        Entry::file(&public_path, public.as_bytes(), 0o644),
+        Entry::file(".ssh/known_hosts", known_hosts.as_bytes(), 0o644),
+        Entry::file(".ssh/config", config.as_bytes(), 0o644),
+        Entry::file(".openmpi/mca-params.conf", mca.as_bytes(), 0o644),
+        Entry::file(".swarmpi/hostfile", hostfile.as_bytes(), 0o644),
+    ])?)
 }

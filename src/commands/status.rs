@@ -11,9 +11,8 @@ use serde_json::json;
 use crate::access;
 use crate::cluster::members::{self, Member};
 use crate::cluster::names::ClusterNames;
-use crate::cluster::plan::Subnet;
 use crate::config::Settings;
-use crate::error::{ExitCode, UserError};
+use crate::error::ExitCode;
 use crate::printer::Printer;
 use crate::ssh::keys;
 use crate::state::StateDir;
@@ -40,19 +39,9 @@ struct ContainerStatus {
 pub async fn run(settings: &Settings, options: StatusOptions, printer: &Printer) -> Result<i32> {
     let engine = Engine::connect(settings).await?;
     membership::require_manager(&engine).await?;
-    let servers = membership::list_nodes(&engine).await?;
     let names = &options.names;
-    let Some(state) = StateDir::new(&settings.state_dir).load(&names.cluster)? else {
-        return Err(UserError::new(
-            ExitCode::ClusterNotReady,
-            format!("there is no cluster named {}", names.cluster),
-        )
-        .hint("create it with `swarmpi deploy` (or pass --name)")
-        .into());
-    };
-    let subnet = Subnet::parse(&state.subnet).map_err(|e| anyhow::anyhow!(e.message))?;
-    let seen =
-        docker_cluster::observe(&engine, names, &subnet, &servers, state.per_host, state.slots).await?;
+    let state = StateDir::new(&settings.state_dir).load_existing(&names.cluster)?;
+    let (servers, seen) = docker_cluster::observe_deployed(&engine, names, &state).await?;
     let reachable = probe_sshd(&engine, settings, names, &state.key_type, &seen.members).await;
     let containers: Vec<ContainerStatus> = seen
         .members

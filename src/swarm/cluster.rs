@@ -20,13 +20,16 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 
 use super::client::{Engine, daemon_message, is_not_found};
+use crate::cluster::archive::{self, Entry};
 use crate::cluster::hostkey::{self, HostKeyReport};
 use crate::cluster::names::{CLUSTER_LABEL, ClusterNames};
 use crate::cluster::plan::Subnet;
 
 /// Where the entrypoint finds the authorized key (a swarm secret's file name).
 const AUTHORIZED_KEYS_SECRET_FILE: &str = "swarmpi_authorized_keys";
-const GATEWAY_KEYS_DIR: &str = "/etc/swarmpi";
+/// The gateway's authorized key, relative to /etc.
+const GATEWAY_KEYS_SUBDIR: &str = "swarmpi/";
+const GATEWAY_KEYS_FILE: &str = "swarmpi/authorized_keys";
 
 fn labels(names: &ClusterNames) -> HashMap<String, String> {
     HashMap::from([(CLUSTER_LABEL.to_string(), names.cluster.clone())])
@@ -392,7 +395,7 @@ async fn create_gateway(engine: &Engine, names: &ClusterNames, image: &str, publ
         hostname: Some(format!("{}-gateway", names.cluster)),
         env: Some(vec![
             "SWARMPI_ROLE=gateway".into(),
-            format!("SWARMPI_AUTHORIZED_KEYS={GATEWAY_KEYS_DIR}/authorized_keys"),
+            format!("SWARMPI_AUTHORIZED_KEYS=/etc/{GATEWAY_KEYS_FILE}"),
         ]),
         labels: Some(labels(names)),
         exposed_ports: Some(vec!["22/tcp".into()]),
@@ -412,22 +415,13 @@ async fn create_gateway(engine: &Engine, names: &ClusterNames, image: &str, publ
         .await
         .map_err(|e| anyhow::anyhow!(daemon_message(&e)))
         .with_context(|| format!("could not create the gateway container {}", names.gateway()))?;
-    let archive = single_file_tar("authorized_keys", format!("{public_key}\n").as_bytes(), 0o644)?;
-    let upload = UploadToContainerOptionsBuilder::default()
-        .path(GATEWAY_KEYS_DIR)
-        .build();
-    // The directory must exist in the image for the upload: /etc is the parent.
-    let upload_dir = UploadToContainerOptionsBuilder::default().path("/etc").build();
-    let dir_archive = directory_tar("swarmpi")?;
-    engine
-        .docker
-        .upload_to_container(
-            &names.gateway(),
-            Some(upload_dir),
-            bollard::body_full(dir_archive.into()),
-        )
-        .await
-        .context("could not prepare the gateway's key directory")?;
+    // One upload into /etc: the key directory does not exist in the image.
+    let key_line = format!("{public_key}\n");
+    let archive = archive::pack(&[
+        Entry::dir(GATEWAY_KEYS_SUBDIR, 0o755),
+        Entry::file(GATEWAY_KEYS_FILE, key_line.as_bytes(), 0o644),
+    ])?;
+    let upload = UploadToContainerOptionsBuilder::default().path("/etc").build();
     engine
         .docker
         .upload_to_container(&names.gateway(), Some(upload), bollard::body_full(archive.into()))
@@ -476,27 +470,6 @@ pub async fn gateway_info(engine: &Engine, names: &ClusterNames) -> Result<Optio
     Ok(None)
 }
 
-fn single_file_tar(name: &str, bytes: &[u8], mode: u32) -> Result<Vec<u8>> {
-    let mut archive = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(bytes.len() as u64);
-    header.set_mode(mode);
-    header.set_cksum();
-    archive.append_data(&mut header, name, bytes)?;
-    Ok(archive.into_inner()?)
-}
-
-fn directory_tar(name: &str) -> Result<Vec<u8>> {
-    let mut archive = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(tar::EntryType::Directory);
-    header.set_size(0);
-    header.set_mode(0o755);
-    header.set_cksum();
-    archive.append_data(&mut header, format!("{name}/"), std::io::empty())?;
-    Ok(archive.into_inner()?)
-}
-
 async fn remove_container(engine: &Engine, name: &str) -> Result<()> {
     let options = RemoveContainerOptionsBuilder::default().force(true).build();
     match engine.docker.remove_container(name, Some(options)).await {
@@ -543,14 +516,7 @@ async fn wait_for_tasks_gone(engine: &Engine, names: &ClusterNames, wait: Durati
         vec![format!("com.docker.swarm.service.name={}", names.service())],
     )]);
     loop {
-        let tasks = engine
-            .docker
-            .list_tasks(Some(
-                ListTasksOptionsBuilder::default()
-                    .filters(&HashMap::from([("service".to_string(), vec![names.service()])]))
-                    .build(),
-            ))
-            .await;
+        let tasks = list_tasks(engine, names).await;
         // Removing a service removes its tasks; an unknown service lists none.
         let remaining = tasks.map(|t| t.len()).unwrap_or(0);
         let local = engine
@@ -614,33 +580,38 @@ async fn remove_secrets_and_configs(
             ListSecretsOptionsBuilder::default().filters(&filters).build(),
         ))
         .await
-        .context("could not list secrets")?;
-    for secret in secrets {
-        let id = secret.id.unwrap_or_default();
-        let name = secret.spec.and_then(|s| s.name).unwrap_or_else(|| id.clone());
-        engine
-            .docker
-            .delete_secret(&id)
-            .await
-            .with_context(|| format!("could not remove secret {name}"))?;
-        removed.objects.push(format!("secret {name}"));
-    }
+        .context("could not list secrets")?
+        .into_iter()
+        .map(|s| {
+            (
+                "secret",
+                s.id.unwrap_or_default(),
+                s.spec.and_then(|spec| spec.name),
+            )
+        });
     let configs = engine
         .docker
         .list_configs(Some(
             ListConfigsOptionsBuilder::default().filters(&filters).build(),
         ))
         .await
-        .context("could not list configs")?;
-    for config in configs {
-        let id = config.id.unwrap_or_default();
-        let name = config.spec.and_then(|s| s.name).unwrap_or_else(|| id.clone());
-        engine
-            .docker
-            .delete_config(&id)
-            .await
-            .with_context(|| format!("could not remove config {name}"))?;
-        removed.objects.push(format!("config {name}"));
+        .context("could not list configs")?
+        .into_iter()
+        .map(|c| {
+            (
+                "config",
+                c.id.unwrap_or_default(),
+                c.spec.and_then(|spec| spec.name),
+            )
+        });
+    for (kind, id, name) in secrets.chain(configs).collect::<Vec<_>>() {
+        let name = name.unwrap_or_else(|| id.clone());
+        let result = match kind {
+            "secret" => engine.docker.delete_secret(&id).await,
+            _ => engine.docker.delete_config(&id).await,
+        };
+        result.with_context(|| format!("could not remove {kind} {name}"))?;
+        removed.objects.push(format!("{kind} {name}"));
     }
     Ok(())
 }
@@ -675,6 +646,25 @@ pub struct Observation {
     pub faults: Vec<String>,
     /// What each waiting container is doing, e.g. "mpi-2 on server X: preparing".
     pub waiting_on: Vec<String>,
+}
+
+/// The swarm's servers and a deployed cluster as observed now.
+pub async fn observe_deployed(
+    engine: &Engine,
+    names: &ClusterNames,
+    state: &crate::state::ClusterState,
+) -> Result<(Vec<super::membership::ServerNode>, Observation)> {
+    let servers = super::membership::list_nodes(engine).await?;
+    let seen = observe(
+        engine,
+        names,
+        &state.subnet()?,
+        &servers,
+        state.per_host,
+        state.slots,
+    )
+    .await?;
+    Ok((servers, seen))
 }
 
 /// Reads tasks and host-key reports and pairs them with their servers.

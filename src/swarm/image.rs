@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::client::{Engine, daemon_message, is_not_found};
+use crate::cluster::archive::{self, Entry};
 use crate::error::{ExitCode, UserError};
 use crate::printer::Printer;
 
@@ -145,15 +146,11 @@ fn build_failed(image: &str, message: &str, tail: &[String]) -> anyhow::Error {
 }
 
 fn build_context() -> std::io::Result<Vec<u8>> {
-    let mut archive = tar::Builder::new(Vec::new());
-    for (name, bytes, mode) in CONTEXT_FILES {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(mode);
-        header.set_cksum();
-        archive.append_data(&mut header, name, bytes)?;
-    }
-    archive.into_inner()
+    let entries: Vec<Entry<'_>> = CONTEXT_FILES
+        .iter()
+        .map(|(name, bytes, mode)| Entry::file(name, bytes, *mode))
+        .collect();
+    archive::pack(&entries)
 }
 
 fn shorten(text: &str, max: usize) -> String {
