@@ -50,31 +50,49 @@ pub struct OverlayNetwork {
     pub encrypted: bool,
 }
 
+/// How long a network may lack its subnet: the swarm allocates it a moment
+/// after creation, and a removed network's local copy lingers a moment too.
+const SUBNET_WAIT: Duration = Duration::from_secs(15);
+
 pub async fn inspect_network(engine: &Engine, names: &ClusterNames) -> Result<Option<OverlayNetwork>> {
-    let options = InspectNetworkOptions {
-        verbose: false,
-        scope: Some("swarm".into()),
-    };
-    let network = match engine
-        .docker
-        .inspect_network(&names.network(), Some(options))
-        .await
-    {
-        Ok(network) => network,
-        Err(e) if is_not_found(&e) => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("could not inspect network {}", names.network())),
-    };
-    let subnet = network
-        .ipam
-        .and_then(|ipam| ipam.config)
-        .and_then(|configs| configs.into_iter().find_map(|c| c.subnet))
-        .with_context(|| format!("network {} has no IPv4 subnet", names.network()))?;
-    let options = network.options.unwrap_or_default();
-    Ok(Some(OverlayNetwork {
-        id: network.id.unwrap_or_default(),
-        subnet: Subnet::parse(&subnet).map_err(|e| anyhow::anyhow!(e.message))?,
-        encrypted: options.contains_key("encrypted"),
-    }))
+    let deadline = tokio::time::Instant::now() + SUBNET_WAIT;
+    loop {
+        let options = InspectNetworkOptions {
+            verbose: false,
+            scope: Some("swarm".into()),
+        };
+        let network = match engine
+            .docker
+            .inspect_network(&names.network(), Some(options))
+            .await
+        {
+            Ok(network) => network,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => {
+                return Err(e).with_context(|| format!("could not inspect network {}", names.network()));
+            }
+        };
+        let subnet = network
+            .ipam
+            .and_then(|ipam| ipam.config)
+            .and_then(|configs| configs.into_iter().find_map(|c| c.subnet));
+        if let Some(subnet) = subnet {
+            let options = network.options.unwrap_or_default();
+            return Ok(Some(OverlayNetwork {
+                id: network.id.unwrap_or_default(),
+                subnet: Subnet::parse(&subnet).map_err(|e| anyhow::anyhow!(e.message))?,
+                encrypted: options.contains_key("encrypted"),
+            }));
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!(
+                "network {} has no IPv4 subnet after {} s",
+                names.network(),
+                SUBNET_WAIT.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 pub async fn create_network(
