@@ -276,3 +276,38 @@ fn deploy_names_the_server_that_lacks_the_image_and_leaves_nothing() {
         (!networks.contains("swarmpi-mpi")).then_some(())
     });
 }
+
+/// Resumes a frozen dockerd even when the test fails.
+struct Thaw(String);
+
+impl Drop for Thaw {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-CONT", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn deploy_fails_within_30s_when_a_server_stops_answering() {
+    let lab = clean_lab();
+    let pid = std::fs::read_to_string("/run/swarmpi-lab/b/docker.pid").expect("server b's dockerd pid file");
+    let pid = pid.trim().to_string();
+    let thaw = Thaw(pid.clone());
+    std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap();
+    let run = lab.swarmpi("a", &["deploy", "--per-host", "2"]);
+    drop(thaw);
+    let run = run.failure(6, "10.77.0.3");
+    assert!(run.elapsed < Duration::from_secs(30), "{run}");
+    assert!(run.stderr.contains("removing what it created"), "{run}");
+    assert!(lab.docker("a", &["service", "ls", "-q"]).stdout.trim().is_empty());
+    // Server b answers again and is Ready for the tests after this one.
+    wait_for("server b Ready again", Duration::from_secs(60), || {
+        lab.node_addrs_ready("a")
+            .contains(&"10.77.0.3".to_string())
+            .then_some(())
+    });
+}

@@ -60,10 +60,9 @@ pub async fn run(settings: &Settings, options: DeployOptions, printer: &Printer)
     }
     let states = StateDir::new(&settings.state_dir);
     let previous = states.load(&options.names.cluster)?;
-    let existed = previous.is_some()
-        || docker_cluster::inspect_network(&engine, &options.names)
-            .await?
-            .is_some();
+    // The saved state says whether the cluster existed: a failed first deploy
+    // removes everything it made (a just-removed network may still be listed).
+    let existed = previous.is_some();
     let started = Instant::now();
     let deploy = Deploy {
         engine: &engine,
@@ -272,6 +271,10 @@ impl Deploy<'_> {
                 bar.abandon();
                 return Err(UserError::new(ExitCode::ClusterNotReady, fault.clone()).into());
             }
+            if let Some(lost) = self.lost_server(&servers) {
+                bar.abandon();
+                return Err(lost.into());
+            }
             if seen.members.len() == self.replicas as usize && seen.waiting == 0 {
                 bar.finish();
                 return Ok(seen.members);
@@ -284,6 +287,26 @@ impl Deploy<'_> {
             }
             tokio::time::sleep(Duration::from_millis(400)).await;
         }
+    }
+
+    /// A server the plan placed containers on that is no longer Ready and
+    /// Active: its containers will not come, so say so now.
+    fn lost_server(&self, servers: &[ServerNode]) -> Option<UserError> {
+        let lost = self
+            .usable
+            .iter()
+            .find(|planned| !servers.iter().any(|s| s.id == planned.id && s.usable()))?;
+        let now = servers.iter().find(|s| s.id == lost.id);
+        let state = now.map_or("gone from the swarm".to_string(), |s| {
+            format!("{} ({})", s.state, s.availability)
+        });
+        Some(
+            UserError::new(
+                ExitCode::Unreachable,
+                format!("server {} stopped answering during deploy: it is now {state}", lost.addr),
+            )
+            .hint("repair that server (is its Docker daemon running and reachable?), or drain it with `docker node update --availability drain`, then deploy again"),
+        )
     }
 
     fn stalled(&self, seen: &docker_cluster::Observation, servers: &[ServerNode]) -> UserError {

@@ -573,7 +573,7 @@ async fn remove_network(
         match engine.docker.remove_network(&names.network()).await {
             Ok(()) => {
                 removed.objects.push(format!("network {}", names.network()));
-                return Ok(());
+                return wait_for_network_gone(engine, names, deadline).await;
             }
             Err(e) if is_not_found(&e) => return Ok(()),
             // Endpoints of just-stopped containers take a moment to go.
@@ -584,6 +584,31 @@ async fn remove_network(
             Err(e) => return Err(e).with_context(|| format!("could not remove network {}", names.network())),
         }
     }
+}
+
+/// The manager's copy of a removed network lingers a moment; a deploy right
+/// after `down` must not find it.
+async fn wait_for_network_gone(
+    engine: &Engine,
+    names: &ClusterNames,
+    deadline: tokio::time::Instant,
+) -> Result<()> {
+    let options = || InspectNetworkOptions {
+        verbose: false,
+        scope: None,
+    };
+    while engine
+        .docker
+        .inspect_network(&names.network(), Some(options()))
+        .await
+        .is_ok()
+    {
+        if tokio::time::Instant::now() > deadline {
+            bail!("network {} was removed but is still listed", names.network());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
 }
 
 async fn remove_secrets_and_configs(
