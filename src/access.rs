@@ -1,38 +1,146 @@
-//! Opening SSH to a deployed cluster: the gateway first, then every member
-//! through it, all at once.
+//! Opening a deployed cluster: observe it, check it is usable as deployed,
+//! then open the gateway and, through it, a session to every member at once.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 use futures_util::future::join_all;
-use russh::keys::PrivateKey;
 
 use crate::cluster::members::Member;
-use crate::ssh::session::{Gateway, Node};
-use crate::swarm::cluster::GatewayInfo;
+use crate::cluster::names::ClusterNames;
+use crate::cluster::observe::{self, Observation, Shape};
+use crate::cluster::servers::Server;
+use crate::context::Context;
+use crate::error::{ExitCode, UserError};
+use crate::interrupt::Cancel;
+use crate::ssh::{ClusterKey, Gateway, KeyType, Node, SessionKeys};
+use crate::state::{ClusterState, StateDir};
+use crate::swarm::gateway::{self, GatewayInfo};
+use crate::swarm::{Engine, membership};
+use crate::wait::Wait;
 
-pub async fn open_gateway(info: &GatewayInfo, key: Arc<PrivateKey>, patience: Duration) -> Result<Gateway> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], info.port));
-    retry(patience, || Gateway::connect(addr, &info.host_key, key.clone())).await
+/// How long a deployed cluster's sshd may take to answer.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// A deployed cluster as the swarm reports it now.
+pub struct Deployed {
+    pub engine: Engine,
+    pub state: ClusterState,
+    pub servers: Vec<Server>,
+    pub seen: Observation,
+    pub key: ClusterKey,
+    /// The manager's gateway key; a cluster deployed before there was one
+    /// has none until it is repaired.
+    pub gateway_key: Option<ClusterKey>,
+    /// The running gateway, if it runs.
+    pub gateway: Option<GatewayInfo>,
 }
 
-/// Sessions to every member, opened concurrently, each retried until
-/// `patience` runs out (sshd may start a moment after the key is printed).
-/// `on_ready` is called as each one opens.
+impl Deployed {
+    pub fn session_keys(&self) -> Option<SessionKeys> {
+        Some(SessionKeys {
+            gateway: self.gateway_key.clone()?,
+            cluster: self.key.clone(),
+        })
+    }
+}
+
+/// Reads the cluster's saved state and observes it on the swarm.
+pub async fn observe_deployed(ctx: &Context, names: &ClusterNames) -> Result<Deployed> {
+    let engine = Engine::connect(&ctx.settings).await?;
+    membership::require_manager(&engine).await?;
+    let states = StateDir::new(&ctx.settings.state_dir);
+    let state = states.load_existing(&names.cluster)?;
+    let subnet = state.subnet()?;
+    let shape = Shape {
+        names,
+        subnet: &subnet,
+        per_host: state.per_host,
+        slots: state.slots,
+    };
+    let (servers, seen) = crate::swarm::observe::observe(&engine, &shape).await?;
+    let key = ClusterKey::load(&states.key_path(&names.cluster, state.key_type), state.key_type)?;
+    let gateway_path = states.gateway_key_path(&names.cluster);
+    let gateway_key = gateway_path
+        .exists()
+        .then(|| ClusterKey::load(&gateway_path, KeyType::Ed25519))
+        .transpose()?;
+    let gateway = gateway::info(&engine, names).await?;
+    Ok(Deployed {
+        engine,
+        state,
+        servers,
+        seen,
+        key,
+        gateway_key,
+        gateway,
+    })
+}
+
+fn not_ready(names: &ClusterNames, what: String) -> UserError {
+    UserError::new(ExitCode::ClusterNotReady, what).hint(format!(
+        "run `swarmpi deploy --name {}` to repair it",
+        names.cluster
+    ))
+}
+
+/// The session to the gateway, retried for `patience` (sshd may start a
+/// moment after the key is printed).
+pub async fn open_gateway(
+    info: &GatewayInfo,
+    keys: &SessionKeys,
+    patience: Duration,
+    cancel: &Cancel,
+) -> Result<Gateway> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], info.port));
+    Wait::new(format!("the gateway's sshd at {addr}"), patience, cancel)
+        .retry(async || Gateway::connect(addr, &info.host_key, keys.clone()).await)
+        .await
+}
+
+/// Why the observed gateway cannot be used, if it cannot.
+pub fn gateway_missing(names: &ClusterNames, deployed: &Deployed) -> Option<String> {
+    if deployed.gateway_key.is_none() {
+        return Some(format!(
+            "this manager has no gateway key for cluster {}",
+            names.cluster
+        ));
+    }
+    deployed
+        .gateway
+        .is_none()
+        .then(|| format!("the gateway container {} is not running", names.gateway()))
+}
+
+/// A session to the observed gateway, or a not-ready error.
+pub async fn gateway_session(
+    names: &ClusterNames,
+    deployed: &Deployed,
+    cancel: &Cancel,
+) -> Result<(Gateway, GatewayInfo)> {
+    let (Some(keys), Some(info)) = (deployed.session_keys(), deployed.gateway.clone()) else {
+        let why = gateway_missing(names, deployed).unwrap_or_default();
+        return Err(not_ready(names, why).into());
+    };
+    let session = open_gateway(&info, &keys, PATIENCE, cancel).await?;
+    Ok((session, info))
+}
+
+/// Sessions to every member, opened concurrently, each retried for
+/// `patience`; `on_ready` is called as each one opens.
 pub async fn connect_members(
     gateway: &Gateway,
     members: &[Member],
     patience: Duration,
+    cancel: &Cancel,
     on_ready: impl Fn() + Sync,
 ) -> Vec<Result<Node>> {
     let on_ready = &on_ready;
     join_all(members.iter().map(|member| async move {
-        let node = retry(patience, || {
-            gateway.node(&member.hostname, member.ip, &member.host_key)
-        })
-        .await;
+        let node = Wait::new(format!("sshd on {}", member.hostname), patience, cancel)
+            .retry(async || gateway.node(&member.hostname, member.ip, &member.host_key).await)
+            .await;
         if node.is_ok() {
             on_ready();
         }
@@ -41,35 +149,16 @@ pub async fn connect_members(
     .await
 }
 
-async fn retry<T, F, Fut>(patience: Duration, mut attempt: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
-{
-    let deadline = tokio::time::Instant::now() + patience;
-    loop {
-        match attempt().await {
-            Ok(value) => return Ok(value),
-            Err(error) if tokio::time::Instant::now() >= deadline || is_final(&error) => return Err(error),
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
-}
-
-/// A wrong host key or refused key will not get better by retrying.
-fn is_final(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| cause.downcast_ref::<crate::error::UserError>().is_some())
-}
-
-/// A deployed cluster, checked ready, with a session to every member.
+/// A deployed cluster, checked usable, with a session to every member.
 pub struct OpenCluster {
     pub members: Vec<Member>,
+    /// The swarm's servers, for where ranks land.
+    pub servers: Vec<Server>,
     pub nodes: Vec<Node>,
     pub gateway: Gateway,
     pub gateway_info: GatewayInfo,
     pub key_path: std::path::PathBuf,
+    pub gateway_key_path: std::path::PathBuf,
 }
 
 impl OpenCluster {
@@ -86,82 +175,36 @@ impl OpenCluster {
     }
 }
 
-/// Opens the named cluster, failing with a user error naming what is not
-/// ready (a container gone, a server down, sshd not answering).
-pub async fn open_cluster(
-    settings: &crate::config::Settings,
-    names: &crate::cluster::names::ClusterNames,
-) -> Result<OpenCluster> {
-    use crate::error::{ExitCode, UserError};
-    let engine = crate::swarm::Engine::connect(settings).await?;
-    crate::swarm::membership::require_manager(&engine).await?;
-    let states = crate::state::StateDir::new(&settings.state_dir);
-    let not_ready = |what: String| {
-        UserError::new(ExitCode::ClusterNotReady, what).hint(format!(
-            "run `swarmpi deploy --name {}` to repair it",
-            names.cluster
-        ))
-    };
-    let state = states.load_existing(&names.cluster)?;
-    let (_, seen) = crate::swarm::cluster::observe_deployed(&engine, names, &state).await?;
-    if let Some(fault) = seen.faults.first() {
-        return Err(not_ready(format!("cluster {} is not ready: {fault}", names.cluster)).into());
+/// Opens the observed cluster, failing with a user error naming what is
+/// not ready (a container gone, a server down, sshd not answering).
+pub async fn open_cluster(ctx: &Context, names: &ClusterNames, deployed: Deployed) -> Result<OpenCluster> {
+    if let Some(reason) = observe::unusable_because(&names.cluster, &deployed.state.members, &deployed.seen) {
+        return Err(not_ready(names, reason).into());
     }
-    let gone: Vec<&Member> = state
-        .members
-        .iter()
-        .filter(|m| !seen.members.iter().any(|s| s.task_id == m.task_id))
-        .collect();
-    if let Some(member) = gone.first() {
-        return Err(not_ready(format!(
-            "container {} on server {} is gone or not running",
-            member.hostname, member.server
-        ))
-        .into());
-    }
-    if seen.members.len() != state.members.len() {
-        return Err(not_ready(format!(
-            "cluster {} has {} running containers but was deployed with {}",
-            names.cluster,
-            seen.members.len(),
-            state.members.len()
-        ))
-        .into());
-    }
-    let key_path = states.key_path(&names.cluster, state.key_type);
-    let key = Arc::new(crate::ssh::keys::load_private(&key_path)?);
-    let gateway_info = crate::swarm::cluster::gateway_info(&engine, names)
-        .await?
-        .ok_or_else(|| {
-            not_ready(format!(
-                "the gateway container {} is not running",
-                names.gateway()
-            ))
-        })?;
-    let gateway = open_gateway(&gateway_info, key, Duration::from_secs(5)).await?;
-    let members = state.members;
+    let (gateway, gateway_info) = gateway_session(names, &deployed, &ctx.cancel).await?;
+    let members = deployed.state.members;
+    let sessions = connect_members(&gateway, &members, PATIENCE, &ctx.cancel, || {}).await;
     let mut nodes = Vec::with_capacity(members.len());
-    for (result, member) in connect_members(&gateway, &members, Duration::from_secs(5), || {})
-        .await
-        .into_iter()
-        .zip(&members)
-    {
-        match result {
+    for (session, member) in sessions.into_iter().zip(&members) {
+        match session {
             Ok(node) => nodes.push(node),
             Err(error) => {
-                return Err(not_ready(format!(
+                let what = format!(
                     "container {} on server {} does not answer over SSH: {error:#}",
                     member.hostname, member.server
-                ))
-                .into());
+                );
+                return Err(not_ready(names, what).into());
             }
         }
     }
+    let states = StateDir::new(&ctx.settings.state_dir);
     Ok(OpenCluster {
         members,
+        servers: deployed.servers,
         nodes,
         gateway,
         gateway_info,
-        key_path,
+        key_path: states.key_path(&names.cluster, deployed.key.key_type()),
+        gateway_key_path: states.gateway_key_path(&names.cluster),
     })
 }

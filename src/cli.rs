@@ -1,10 +1,13 @@
-//! The command line, as clap parses it. No I/O here: `config` turns these
-//! structs into settings and the command handlers never see them.
+//! The command line, as clap parses it. No I/O here: `config` turns the
+//! global flags into settings, and each command's file turns its arguments
+//! into the options its handler takes.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cluster::names::DEFAULT_CLUSTER;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,6 +60,20 @@ pub enum Command {
     Exec(ExecArgs),
     /// Open an interactive shell in the head container as the MPI user.
     Shell(ShellArgs),
+    /// Measure MPI latency and bandwidth between containers, pair by pair.
+    Bench(BenchArgs),
+}
+
+impl Command {
+    /// Whether the user asked for JSON on stdout.
+    pub fn wants_json(&self) -> bool {
+        match self {
+            Command::Init(args) => args.json,
+            Command::Status(args) => args.json,
+            Command::Bench(args) => args.json,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -68,9 +85,13 @@ pub struct RunArgs {
     #[arg(short = 'n', long = "np", value_name = "N")]
     pub ranks: u32,
 
-    /// Allow more ranks than the cluster has slots.
-    #[arg(long)]
+    /// Allow any number of ranks (by default up to 8 per slot run, sharing cores).
+    #[arg(long, conflicts_with = "no_oversubscribe")]
     pub oversubscribe: bool,
+
+    /// Refuse more ranks than the cluster has slots, as mpirun does.
+    #[arg(long)]
+    pub no_oversubscribe: bool,
 
     /// An Open MPI parameter, passed to mpirun (repeatable).
     #[arg(long, num_args = 2, value_names = ["KEY", "VALUE"], action = clap::ArgAction::Append)]
@@ -97,6 +118,21 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// An Open MPI parameter for every measurement (repeatable), e.g.
+    /// `--mca mpi_yield_when_idle 0` to measure busy polling.
+    #[arg(long, num_args = 2, value_names = ["KEY", "VALUE"], action = clap::ArgAction::Append)]
+    pub mca: Vec<String>,
+
+    /// Print the results as JSON on stdout (see docs/guide.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ExecArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -115,7 +151,7 @@ pub struct ShellArgs {
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
     /// The cluster to act on.
-    #[arg(long, default_value = "mpi", value_name = "NAME")]
+    #[arg(long, default_value = DEFAULT_CLUSTER, value_name = "NAME")]
     pub name: String,
 }
 
@@ -213,7 +249,7 @@ pub struct JoinArgs {
 
 #[derive(Debug, Args)]
 pub struct LeaveArgs {
-    /// Leave even if this is a manager with other nodes or running clusters.
+    /// Leave even if this is a manager with other servers (they are abandoned).
     #[arg(long)]
     pub force: bool,
 }

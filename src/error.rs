@@ -24,12 +24,14 @@ pub enum ExitCode {
     Unreachable = 6,
     /// The cluster is missing, not ready, or could not be made ready.
     ClusterNotReady = 7,
+    /// `bench` measured a pair far off what its network allows.
+    PerformanceOff = 8,
     /// The command was interrupted (Ctrl-C).
     Interrupted = 130,
 }
 
 /// An error the user caused or can fix, shown with its hint.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct UserError {
     pub code: ExitCode,
     pub message: String,
@@ -79,7 +81,24 @@ pub fn hint_of(error: &anyhow::Error) -> Option<&str> {
         .and_then(|user| user.hint.as_deref())
 }
 
-/// Shorthand: `return Err(user_error(...))` reads as a sentence.
-pub fn user_error(code: ExitCode, message: impl Into<String>) -> anyhow::Error {
-    UserError::new(code, message).into()
+/// How a command ended when it did not fail with an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// The command did its job and reports a state through its exit code
+    /// (e.g. `status` of a cluster that is not ready).
+    Reported(ExitCode),
+    /// A remote program's exit status, passed through.
+    Remote(u32),
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Reported(code) => code as u8,
+            Outcome::Remote(status) => u8::try_from(status).unwrap_or(u8::MAX),
+        }
+    }
 }

@@ -1,136 +1,87 @@
 //! swarmpi turns a few Docker hosts into an Open MPI cluster.
 //!
 //! # Layout
-//! - [`cli`]: the command line as clap parses it; [`config`] turns it into
-//!   [`config::Settings`] once.
-//! - [`commands`]: one module per subcommand; thin, they call the rest.
-//! - [`cluster`]: pure planning (token format, names, placement, hostfile).
+//! - [`cli`]: the command line as clap parses it; [`config`] turns the
+//!   global flags into [`config::Settings`] once.
+//! - [`commands`]: one module per subcommand, each converting its clap
+//!   arguments into options and making a few calls.
+//! - [`converge`], [`access`], [`job`], [`node_image`]: the multi-step work
+//!   (deploying, opening a deployed cluster, running a job, preparing the
+//!   node image).
+//! - [`cluster`]: pure planning and interpretation; no I/O.
 //! - [`swarm`]: everything that talks to the Docker API.
 //! - [`ssh`]: everything that talks SSH to the cluster's containers.
-//! - [`printer`]: the one owner of stdout, stderr and progress bars.
-//! - [`error`]: user errors and their exit codes.
+//! - [`state`]: cluster state on the manager.
+//! - [`printer`], [`interrupt`], [`wait`], [`error`]: the one printer, the
+//!   one Ctrl-C handler, the one way to wait, and the exit codes.
+//!
+//! See ARCHITECTURE.md for the code map and its invariants.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod access;
+pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod config;
+pub mod context;
+pub mod converge;
 pub mod error;
+pub mod heal;
+pub mod interrupt;
+pub mod job;
+pub mod net;
+pub mod node_image;
 pub mod printer;
 pub mod ssh;
 pub mod state;
 pub mod swarm;
+pub mod wait;
 
 use anyhow::Result;
 
 use cli::{Cli, Command};
-use cluster::names::ClusterNames;
-use cluster::plan::Subnet;
-use config::Settings;
-use printer::Printer;
-use ssh::keys::KeyType;
+use commands::{bench as bench_cmd, deploy, down, exec, init, join, leave, run as run_cmd, shell, status};
+use context::Context;
+use error::Outcome;
 
 /// Runs one parsed command line; returns the process exit code.
-pub async fn run(cli: Cli) -> i32 {
-    let json = match &cli.command {
-        Command::Init(args) => args.json,
-        Command::Status(args) => args.json,
-        _ => false,
+pub async fn run(cli: Cli) -> std::process::ExitCode {
+    let printer = printer::Printer::new(cli.global.quiet, cli.global.verbose, cli.command.wants_json());
+    let ctx = Context {
+        settings: config::Settings::resolve(&cli.global),
+        printer,
+        cancel: interrupt::Cancel::new(),
     };
-    let printer = Printer::new(cli.global.quiet, cli.global.verbose, json);
-    let settings = Settings::resolve(&cli.global);
-    match dispatch(cli.command, &settings, &printer).await {
-        Ok(code) => code,
+    interrupt::listen(ctx.cancel.clone(), ctx.printer.clone());
+    let code = match dispatch(cli.command, &ctx).await {
+        Ok(outcome) => outcome.exit_code(),
         Err(error) => {
-            printer.error(&error);
-            error::exit_code_of(&error)
+            ctx.printer.error(&error);
+            u8::try_from(error::exit_code_of(&error)).unwrap_or(1)
         }
-    }
+    };
+    std::process::ExitCode::from(code)
 }
 
-async fn dispatch(command: Command, settings: &Settings, printer: &Printer) -> Result<i32> {
+/// Commands that have nothing to undo run under `Cancel::guard` (Ctrl-C
+/// drops them); the others handle cancellation themselves.
+async fn dispatch(command: Command, ctx: &Context) -> Result<Outcome> {
+    let c = &ctx.cancel;
     match command {
-        Command::Init(args) => {
-            let options = commands::init::InitOptions {
-                advertise_addr: args.advertise_addr,
-                image: args.image.image,
-            };
-            commands::init::run(settings, options, printer).await?;
-        }
-        Command::Join(args) => {
-            let options = commands::join::JoinOptions {
-                token: args.token,
-                advertise_addr: args.advertise_addr,
-                image: args.image.image,
-            };
-            commands::join::run(settings, options, printer).await?;
-        }
-        Command::Leave(args) => {
-            commands::leave::run(
-                settings,
-                commands::leave::LeaveOptions { force: args.force },
-                printer,
-            )
-            .await?;
-        }
-        Command::Deploy(args) => {
-            let options = commands::deploy::DeployOptions {
-                names: ClusterNames::new(&args.cluster.name)?,
-                per_host: args.per_host,
-                slots: args.slots,
-                image: args.image,
-                subnet: args.subnet.as_deref().map(Subnet::parse).transpose()?,
-                mtu: args.mtu,
-                encrypted: args.encrypted,
-                key_type: match args.key_type {
-                    cli::KeyTypeArg::Rsa => KeyType::Rsa,
-                    cli::KeyTypeArg::Ed25519 => KeyType::Ed25519,
-                },
-            };
-            commands::deploy::run(settings, options, printer).await?;
-        }
+        Command::Init(args) => c.guard("initializing", init::run(ctx, args.into())).await,
+        Command::Join(args) => join::run(ctx, args.into()).await,
+        Command::Leave(args) => c.guard("leaving", leave::run(ctx, args.into())).await,
+        Command::Deploy(args) => deploy::run(ctx, args.try_into()?).await,
         Command::Status(args) => {
-            let names = ClusterNames::new(&args.cluster.name)?;
-            return commands::status::run(settings, commands::status::StatusOptions { names }, printer).await;
+            c.guard("reading", status::run(ctx, args.cluster.try_into()?))
+                .await
         }
-        Command::Down(args) => {
-            let names = ClusterNames::new(&args.cluster.name)?;
-            commands::down::run(settings, commands::down::DownOptions { names }, printer).await?;
-        }
-        Command::Run(args) => {
-            let mca = args
-                .mca
-                .chunks(2)
-                .map(|kv| (kv[0].clone(), kv[1].clone()))
-                .collect();
-            let options = commands::run::RunOptions {
-                names: ClusterNames::new(&args.cluster.name)?,
-                launch: cluster::program::Launch {
-                    ranks: args.ranks,
-                    oversubscribe: args.oversubscribe,
-                    mca,
-                    export: args.export,
-                    map_by: args.map_by,
-                    extra: args.mpi_arg,
-                },
-                program: args.program,
-                args: args.args,
-            };
-            return commands::run::run(settings, options, printer).await;
-        }
-        Command::Exec(args) => {
-            let options = commands::exec::ExecOptions {
-                names: ClusterNames::new(&args.cluster.name)?,
-                command: args.command,
-            };
-            return commands::exec::exec(settings, options, printer).await;
-        }
-        Command::Shell(args) => {
-            let names = ClusterNames::new(&args.cluster.name)?;
-            return commands::exec::shell(settings, names, printer).await;
-        }
+        Command::Down(args) => down::run(ctx, args.cluster.try_into()?).await,
+        Command::Run(args) => run_cmd::run(ctx, args.try_into()?).await,
+        Command::Exec(args) => exec::run(ctx, args.try_into()?).await,
+        Command::Shell(args) => shell::run(ctx, args.cluster.try_into()?).await,
+        Command::Bench(args) => bench_cmd::run(ctx, args.try_into()?).await,
     }
-    Ok(0)
 }

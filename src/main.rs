@@ -2,9 +2,11 @@
 
 use clap::Parser;
 
-fn main() {
+fn main() -> std::process::ExitCode {
     let cli = swarmpi::cli::Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("could not start the async runtime");
     let code = runtime.block_on(swarmpi::run(cli));
-    std::process::exit(code);
+    // Sessions still closing in the background must not hold the exit.
+    runtime.shutdown_background();
+    code
 }

@@ -38,6 +38,12 @@ impl Printer {
         }
     }
 
+    /// The same printer with messages and bars off (warnings and errors
+    /// still show): for steps that report in one line of their own.
+    pub fn quieter(&self) -> Printer {
+        Printer::new(true, false, self.json)
+    }
+
     pub fn json_mode(&self) -> bool {
         self.json
     }

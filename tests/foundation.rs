@@ -7,7 +7,7 @@ use crate::harness::{Lab, join_token_from, wait_for};
 const FAST: Duration = Duration::from_secs(30);
 
 fn node_image() -> String {
-    swarmpi::swarm::image::default_image_ref()
+    swarmpi::cluster::image::default_image_ref()
 }
 
 #[test]
@@ -30,7 +30,10 @@ fn init_then_printed_join_line_forms_a_two_node_swarm() {
 
     let ready = lab.node_addrs_ready("a");
     assert_eq!(ready.len(), 2, "nodes: {ready:?}");
-    assert!(ready.contains(&"10.77.0.2".to_string()) && ready.contains(&"10.77.0.3".to_string()));
+    assert!(
+        ready.contains(&lab.addr("a")) && ready.contains(&lab.addr("b")),
+        "nodes: {ready:?}"
+    );
     for server in ["a", "b"] {
         lab.docker(server, &["image", "inspect", &node_image()]).success();
     }
@@ -94,9 +97,10 @@ fn join_with_unreachable_manager_fails_within_30s() {
     let lab = Lab::get();
     let token = lab.ensure_swarm();
     let (head, _) = token.rsplit_once('@').unwrap();
+    let nowhere = format!("{}:2377", lab.unused_addr());
     let run = lab
-        .swarmpi("c", &["join", &format!("{head}@10.77.0.250:2377")])
-        .failure(6, "cannot reach the manager at 10.77.0.250:2377");
+        .swarmpi("c", &["join", &format!("{head}@{nowhere}")])
+        .failure(6, &format!("cannot reach the manager at {nowhere}"));
     assert!(run.elapsed < FAST, "{run}");
     assert_eq!(lab.swarm_state("c"), "inactive false");
 }
@@ -105,7 +109,7 @@ fn join_with_unreachable_manager_fails_within_30s() {
 fn join_from_a_host_in_another_swarm_is_refused() {
     let lab = Lab::get();
     let token = lab.ensure_swarm();
-    lab.docker("c", &["swarm", "init", "--advertise-addr", "10.77.0.4"])
+    lab.docker("c", &["swarm", "init", "--advertise-addr", &lab.addr("c")])
         .success();
     let run = lab.swarmpi("c", &["join", &token]);
     lab.docker("c", &["swarm", "leave", "--force"]).success();
@@ -118,12 +122,12 @@ fn unreachable_docker_is_a_clear_error() {
     let run = lab
         .swarmpi_env(
             "c",
-            &[("DOCKER_HOST", "unix:///run/swarmpi-lab/nowhere.sock")],
+            &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
             &["init"],
         )
         .failure(
             3,
-            "cannot reach the Docker daemon at unix:///run/swarmpi-lab/nowhere.sock",
+            "cannot reach the Docker daemon at unix:///nonexistent/docker.sock",
         );
     assert!(run.stderr.contains("hint:"), "{run}");
     assert!(run.elapsed < FAST);
@@ -178,19 +182,31 @@ fn node_image_holds_no_private_key() {
     let history = lab.docker("a", &["history", "--no-trunc", &image]).success();
     assert!(!history.stdout.contains("PRIVATE KEY"));
     // Every file of every layer: no key file, no text holding a private key
-    // (binaries such as ssh-keygen hold the PEM marker as a string; -I skips them).
+    // (binaries such as ssh-keygen hold the PEM marker as a string; -I skips
+    // them). Layers are `*/layer.tar` in the legacy layout and blobs under
+    // `blobs/sha256/` in the OCI layout newer Docker writes: unpack every
+    // file of the saved image that is a tar archive.
     let scan = lab
         .sh(
             "a",
             &format!(
-                "set -e; d=$(mktemp -d); mkdir $d/x; docker save {image} | tar -x -C $d; \
-                 for l in $(find $d -name layer.tar); do tar -xf $l -C $d/x 2>/dev/null || true; done; \
-                 find $d/x -name 'ssh_host_*_key' -o -name 'id_rsa' -o -name 'id_ed25519'; \
-                 grep -rlI 'PRIVATE KEY-----' $d/x || true; rm -rf $d"
+                "set -e; d=$(mktemp -d); mkdir $d/x; docker save {image} | tar -x -C $d --exclude=x; \
+                 for f in $(find $d -type f ! -path \"$d/x/*\"); do \
+                   if tar -tf $f >/dev/null 2>&1; then tar -xf $f -C $d/x 2>/dev/null || true; fi; done; \
+                 for known in usr/sbin/sshd usr/bin/mpirun usr/local/sbin/swarmpi-entrypoint; do \
+                   if [ -e $d/x/$known ] || [ -L $d/x/$known ]; then echo \"read $known\"; fi; done; \
+                 find $d/x -name 'ssh_host_*_key' -o -name 'id_rsa' -o -name 'id_ed25519' | sed 's/^/key file: /'; \
+                 grep -rlI 'PRIVATE KEY-----' $d/x | sed 's/^/key text: /' || true; rm -rf $d"
             ),
         )
         .success();
-    let findings: Vec<&str> = scan.stdout.lines().collect();
+    let (read, findings): (Vec<&str>, Vec<&str>) = scan.stdout.lines().partition(|l| l.starts_with("read "));
+    assert!(
+        read.contains(&"read usr/sbin/sshd")
+            && read.contains(&"read usr/bin/mpirun")
+            && read.contains(&"read usr/local/sbin/swarmpi-entrypoint"),
+        "the scan did not read the image's files (read: {read:?})\n{scan}"
+    );
     assert!(
         findings.is_empty(),
         "private key material in the image: {findings:?}"

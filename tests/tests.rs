@@ -1,7 +1,9 @@
 //! swarmpi's integration tests: one binary driving the real CLI against real
 //! Docker daemons on the lab's simulated servers (see `harness`).
 
+mod bench;
 mod deploy;
 mod foundation;
 mod harness;
+mod input;
 mod run;

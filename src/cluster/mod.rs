@@ -1,10 +1,17 @@
-//! Pure planning: tokens, names, placement, the files each container gets.
-//! Nothing here does I/O.
+//! Pure planning and interpretation: tokens, names, placement, what Docker's
+//! reports mean, the files each container gets. Nothing here does I/O.
 
 pub mod archive;
+pub mod bench;
+pub mod digest;
 pub mod hostkey;
+pub mod image;
+pub mod layout;
 pub mod members;
 pub mod names;
+pub mod observe;
+pub mod placement;
 pub mod plan;
 pub mod program;
+pub mod servers;
 pub mod token;

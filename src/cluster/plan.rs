@@ -50,6 +50,11 @@ impl Subnet {
         u32::from(ip) & self.mask() == u32::from(self.network())
     }
 
+    /// Whether the two networks share an address.
+    pub fn overlaps(&self, other: &Subnet) -> bool {
+        self.contains(other.network()) || other.contains(self.network())
+    }
+
     /// Usable addresses (less network, broadcast and the gateway Docker takes).
     pub fn capacity(&self) -> u32 {
         (1u32 << (32 - u32::from(self.prefix))).saturating_sub(3)
@@ -112,15 +117,44 @@ pub fn replicas(usable_servers: usize, per_host: u32) -> Result<u32, UserError> 
         .saturating_mul(per_host))
 }
 
-pub fn check_fits(subnet: Option<Subnet>, replicas: u32) -> Result<(), UserError> {
+/// Addresses a cluster takes from its subnet: its containers, the gateway,
+/// the service's virtual IP, and one load-balancer address per server.
+pub fn addresses_needed(replicas: u32, servers: u32) -> u32 {
+    replicas + 1 + 1 + servers
+}
+
+pub fn check_fits(subnet: Option<Subnet>, replicas: u32, servers: u32) -> Result<(), UserError> {
+    let needed = addresses_needed(replicas, servers);
     if let Some(subnet) = subnet
-        && replicas + 1 > subnet.capacity()
+        && needed > subnet.capacity()
     {
         return Err(UserError::usage(format!(
-            "{replicas} containers and the gateway do not fit in {subnet} ({} addresses)",
+            "{replicas} containers on {servers} server(s) need {needed} addresses (with the gateway, the \
+             service's virtual IP and one per server); {subnet} has {}",
             subnet.capacity()
         ))
         .hint("give a larger --subnet"));
+    }
+    Ok(())
+}
+
+/// Refuses a subnet that overlaps a server's own address or a network the
+/// manager already has (docker_gwbridge, another cluster's, ...): packets
+/// would go the wrong way.
+pub fn check_overlap(
+    subnet: Subnet,
+    taken: &[(String, Subnet)],
+    servers: &[Ipv4Addr],
+) -> Result<(), UserError> {
+    let refuse = |what: String| {
+        UserError::usage(format!("--subnet {subnet} overlaps {what}"))
+            .hint("pick a subnet no server or Docker network uses (see `docker network inspect`), or leave --subnet out")
+    };
+    if let Some(server) = servers.iter().find(|s| subnet.contains(**s)) {
+        return Err(refuse(format!("the address of server {server}")));
+    }
+    if let Some((name, other)) = taken.iter().find(|(_, other)| subnet.overlaps(other)) {
+        return Err(refuse(format!("network {name} ({other})")));
     }
     Ok(())
 }
@@ -162,7 +196,43 @@ mod tests {
         assert!(check_mtu(Some(100)).is_err());
         assert_eq!(replicas(2, 3).unwrap(), 6);
         assert_eq!(replicas(0, 3).unwrap_err().code, ExitCode::ClusterNotReady);
-        assert!(check_fits(Some(Subnet::parse("10.1.0.0/28").unwrap()), 13).is_err());
-        assert!(check_fits(Some(Subnet::parse("10.1.0.0/28").unwrap()), 12).is_ok());
+        // A /28 holds 13: 10 containers on 1 server (+ gateway, VIP, 1 LB).
+        let small = Some(Subnet::parse("10.1.0.0/28").unwrap());
+        assert!(check_fits(small, 10, 1).is_ok());
+        let error = check_fits(small, 10, 2).unwrap_err();
+        assert!(
+            error
+                .message
+                .starts_with("10 containers on 2 server(s) need 14 addresses"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn refuses_subnets_that_overlap_servers_or_other_networks() {
+        let subnet = Subnet::parse("10.77.0.0/16").unwrap();
+        let servers: [Ipv4Addr; 1] = ["10.77.0.3".parse().unwrap()];
+        let error = check_overlap(subnet, &[], &servers).unwrap_err();
+        assert_eq!(
+            error.message,
+            "--subnet 10.77.0.0/16 overlaps the address of server 10.77.0.3"
+        );
+        let gwbridge = [(
+            "docker_gwbridge".to_string(),
+            Subnet::parse("172.18.0.0/16").unwrap(),
+        )];
+        let inside = Subnet::parse("172.18.4.0/24").unwrap();
+        let error = check_overlap(inside, &gwbridge, &[]).unwrap_err();
+        assert_eq!(
+            error.message,
+            "--subnet 172.18.4.0/24 overlaps network docker_gwbridge (172.18.0.0/16)"
+        );
+        assert!(check_overlap(Subnet::parse("10.42.0.0/24").unwrap(), &gwbridge, &servers).is_ok());
+        assert!(
+            Subnet::parse("10.0.0.0/8")
+                .unwrap()
+                .overlaps(&Subnet::parse("10.42.0.0/24").unwrap())
+        );
     }
 }

@@ -3,13 +3,8 @@
 
 use std::path::Path;
 
+use super::layout::{HOSTFILE, RUN_DIR, pid_file};
 use crate::error::UserError;
-
-/// Where programs live in every container, at the same path.
-pub const BIN_DIR: &str = "/home/mpi/.swarmpi/bin";
-pub const SRC_DIR: &str = "/home/mpi/.swarmpi/src";
-pub const HOSTFILE: &str = "/home/mpi/.swarmpi/hostfile";
-pub const PID_FILE: &str = "/home/mpi/.swarmpi/run.pid";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compiler {
@@ -101,6 +96,7 @@ pub fn shell_quote(word: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Launch {
     pub ranks: u32,
+    /// Pass `--oversubscribe` to mpirun.
     pub oversubscribe: bool,
     pub mca: Vec<(String, String)>,
     pub export: Vec<String>,
@@ -108,9 +104,15 @@ pub struct Launch {
     pub extra: Vec<String>,
 }
 
-/// The remote shell line that starts mpirun as the head's MPI user, records
-/// its pid (for Ctrl-C) and line-buffers the ranks' stdio (so output streams).
-pub fn mpirun_line(launch: &Launch, program: &str, args: &[String]) -> String {
+impl Launch {
+    /// The value the user gave an MCA parameter, if any.
+    pub fn mca_value(&self, key: &str) -> Option<&str> {
+        self.mca.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The mpirun command line, ranks line-buffered (so output streams).
+pub fn mpirun_command(launch: &Launch, program: &str, args: &[String]) -> String {
     let mut words: Vec<String> = vec!["mpirun".into(), "-n".into(), launch.ranks.to_string()];
     words.extend(["--hostfile".into(), HOSTFILE.into()]);
     if launch.oversubscribe {
@@ -128,8 +130,26 @@ pub fn mpirun_line(launch: &Launch, program: &str, args: &[String]) -> String {
     words.extend(launch.extra.iter().cloned());
     words.extend(["stdbuf".into(), "-oL".into(), "-eL".into(), program.into()]);
     words.extend(args.iter().cloned());
-    let command: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
-    format!("cd ~ && echo $$ > {PID_FILE} && exec {}", command.join(" "))
+    let quoted: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
+    quoted.join(" ")
+}
+
+/// `command` run from the MPI user's home so that [`stop_command`] can stop
+/// it: it records its pid (sshd makes each session's command a process
+/// group leader, and `exec` keeps the pid) in the run's own pid file.
+pub fn stoppable(run_id: &str, command: &str) -> String {
+    let pid = pid_file(run_id);
+    format!("cd ~ && mkdir -p {RUN_DIR} && echo $$ > {pid} && exec {command}")
+}
+
+/// Interrupts the run's whole process group, kills what is left 3 s later,
+/// and forgets the pid file.
+pub fn stop_command(run_id: &str) -> String {
+    let pid = pid_file(run_id);
+    format!(
+        "p=$(cat {pid} 2>/dev/null) && kill -INT -- -$p 2>/dev/null && sleep 3; \
+         [ -n \"$p\" ] && kill -KILL -- -$p 2>/dev/null; rm -f {pid}; true"
+    )
 }
 
 #[cfg(test)]
@@ -197,9 +217,12 @@ mod tests {
             map_by: Some("node".into()),
             extra: vec![],
         };
-        let line = mpirun_line(&launch, "/home/mpi/.swarmpi/bin/a.out", &["x y".into()]);
+        let command = mpirun_command(&launch, "/home/mpi/.swarmpi/bin/a.out", &["x y".into()]);
+        let line = stoppable("r1", &command);
         assert!(
-            line.starts_with("cd ~ && echo $$ > /home/mpi/.swarmpi/run.pid && exec mpirun -n 8 --hostfile")
+            line.starts_with(
+                "cd ~ && mkdir -p /home/mpi/.swarmpi/runs && echo $$ > /home/mpi/.swarmpi/runs/r1.pid && exec mpirun -n 8 --hostfile"
+            )
         );
         assert!(
             line.contains(
@@ -207,6 +230,11 @@ mod tests {
             )
         );
         assert!(line.ends_with("/home/mpi/.swarmpi/bin/a.out 'x y'"));
+        let stop = stop_command("r1");
+        assert!(
+            stop.starts_with("p=$(cat /home/mpi/.swarmpi/runs/r1.pid 2>/dev/null) && kill -INT -- -$p"),
+            "{stop}"
+        );
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub struct JoinToken {
 }
 
 const DOCKER_PREFIX: &str = "SWMTKN-1-";
-const DEFAULT_PORT: u16 = 2377;
+/// The swarm's management port (Docker's default).
+pub const SWARM_PORT: u16 = 2377;
 
 impl JoinToken {
     pub fn new(swarm_token: impl Into<String>, manager_addr: impl Into<String>) -> Self {
@@ -80,7 +81,7 @@ fn normalize_addr(addr: &str) -> Result<String, String> {
                 .map_err(|_| format!("'{port}' is not a port number"))?;
             (host, port)
         }
-        _ => (addr, DEFAULT_PORT),
+        _ => (addr, SWARM_PORT),
     };
     if port == 0 {
         return Err("the manager port must not be 0".into());

@@ -1,46 +1,57 @@
-//! `swarmpi down`: remove a cluster's service, network, secrets, configs,
-//! gateway and local state, on every server. Idempotent.
+//! `swarmpi down`: remove a cluster's service, gateway, network, secrets and
+//! local state, on every server. Idempotent.
 
 use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::cluster::names::ClusterNames;
-use crate::config::Settings;
-use crate::printer::Printer;
+use crate::context::Context;
+use crate::converge;
+use crate::error::{ExitCode, Outcome, UserError};
 use crate::state::StateDir;
-use crate::swarm::cluster as docker_cluster;
-use crate::swarm::{Engine, membership};
+use crate::swarm::{Engine, membership, removal};
 
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(60);
 
-pub struct DownOptions {
-    pub names: ClusterNames,
-}
-
-pub async fn run(settings: &Settings, options: DownOptions, printer: &Printer) -> Result<()> {
-    let engine = Engine::connect(settings).await?;
+pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
+    let (names, printer) = (&names, &ctx.printer);
+    let engine = Engine::connect(&ctx.settings).await?;
     membership::require_manager(&engine).await?;
-    let spinner = printer.spinner(format!("removing cluster {}", options.names.cluster));
-    let removed = docker_cluster::remove_cluster(&engine, &options.names, SHUTDOWN_WAIT).await;
+    let states = StateDir::new(&ctx.settings.state_dir);
+    let _lock = converge::hold_lock(ctx, &states, names).await?;
+    let spinner = printer.spinner(format!("removing cluster {}", names.cluster));
+    let removal = removal::remove_cluster(&engine, names, SHUTDOWN_WAIT, &ctx.cancel).await;
     spinner.finish_and_clear();
-    let removed = removed?;
-    let state_removed = StateDir::new(&settings.state_dir).remove(&options.names.cluster)?;
-    if removed.objects.is_empty() && !state_removed {
+    for object in &removal.removed {
+        printer.info(format!("removed {object}"));
+    }
+    if !removal.left.is_empty() {
+        // The state (and key) stay until everything is gone.
+        let left = removal.left.join("\n  ");
+        return Err(UserError::new(
+            ExitCode::ClusterNotReady,
+            format!("could not remove everything:\n  {left}"),
+        )
+        .hint(format!(
+            "run `swarmpi down --name {}` again (once the servers named are back)",
+            names.cluster
+        ))
+        .into());
+    }
+    let state_removed = states.remove(&names.cluster)?;
+    if removal.removed.is_empty() && !state_removed {
         printer.info(format!(
             "cluster {} does not exist: nothing to remove",
-            options.names.cluster
+            names.cluster
         ));
-        return Ok(());
-    }
-    for object in &removed.objects {
-        printer.info(format!("removed {object}"));
+        return Ok(Outcome::Success);
     }
     if state_removed {
         printer.info(format!(
             "removed the local state and key of cluster {}",
-            options.names.cluster
+            names.cluster
         ));
     }
-    Ok(())
+    Ok(Outcome::Success)
 }

@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cluster::token::JoinToken;
-use crate::config::Settings;
-use crate::error::{ExitCode, UserError};
-use crate::printer::Printer;
+use crate::cli::JoinArgs;
+use crate::cluster::token::{JoinToken, SWARM_PORT};
+use crate::context::Context;
+use crate::error::{ExitCode, Outcome, UserError};
+use crate::interrupt::Cancel;
+use crate::swarm::Engine;
 use crate::swarm::membership::{self, Membership};
-use crate::swarm::{Engine, image};
+use crate::{net, node_image};
 
 const REACH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -21,50 +23,79 @@ pub struct JoinOptions {
     pub image: Option<String>,
 }
 
-pub async fn run(settings: &Settings, options: JoinOptions, printer: &Printer) -> Result<()> {
+impl From<JoinArgs> for JoinOptions {
+    fn from(args: JoinArgs) -> Self {
+        JoinOptions {
+            token: args.token,
+            advertise_addr: args.advertise_addr,
+            image: args.image.image,
+        }
+    }
+}
+
+pub async fn run(ctx: &Context, options: JoinOptions) -> Result<Outcome> {
     let token = JoinToken::parse(&options.token)?;
-    let engine = Engine::connect(settings).await?;
+    let engine = Engine::connect(&ctx.settings).await?;
+    let image = options.image.as_deref();
     match membership::membership(&engine).await? {
         Membership::NotInSwarm => {}
         Membership::Worker { managers, .. } if managers.contains(&token.manager_addr) => {
-            printer.info(format!(
-                "this Docker host is already a member of the swarm at {}",
-                token.manager_addr
+            let manager = &token.manager_addr;
+            ctx.printer.info(format!(
+                "this Docker host is already a member of the swarm at {manager}"
             ));
-            image::ensure_node_image(&engine, options.image.as_deref(), printer).await?;
-            return Ok(());
+            node_image::ensure(ctx, &engine, image).await?;
+            return Ok(Outcome::Success);
         }
-        Membership::Manager { addr, .. }
-            if format!("{addr}:{}", membership::SWARM_PORT) == token.manager_addr =>
-        {
-            printer.info("this Docker host is the manager of that swarm already");
-            image::ensure_node_image(&engine, options.image.as_deref(), printer).await?;
-            return Ok(());
+        Membership::Manager { addr, .. } if format!("{addr}:{SWARM_PORT}") == token.manager_addr => {
+            ctx.printer
+                .info("this Docker host is the manager of that swarm already");
+            node_image::ensure(ctx, &engine, image).await?;
+            return Ok(Outcome::Success);
         }
         other => return Err(already_in_another_swarm(&other, &token).into()),
     }
-    let advertise = super::advertise_addr(options.advertise_addr)?;
-    membership::tcp_reachable(&token.manager_addr, REACH_TIMEOUT)
+    let advertise = net::advertise_addr(options.advertise_addr)?;
+    check_reachable(&token).await?;
+    join(ctx, &engine, &token, advertise).await?;
+    if let Err(error) = node_image::ensure(ctx, &engine, image).await {
+        // A member without the node image would only get rejected tasks.
+        let _ = membership::leave(&engine, false).await;
+        ctx.printer
+            .warn("left the swarm again, since this server cannot run swarmpi nodes without the image");
+        return Err(error);
+    }
+    ctx.printer
+        .info("this server is ready: run `swarmpi deploy` on the manager");
+    Ok(Outcome::Success)
+}
+
+async fn check_reachable(token: &JoinToken) -> Result<()> {
+    let manager = &token.manager_addr;
+    net::tcp_reachable(manager, REACH_TIMEOUT)
         .await
         .map_err(|cause| {
             UserError::new(
                 ExitCode::Unreachable,
-                format!("cannot reach the manager at {}: {cause}", token.manager_addr),
+                format!("cannot reach the manager at {manager}: {cause}"),
             )
-            .hint("check the address in the token and that the manager's 2377/tcp is open to this server")
+            .hint(format!("check the address in the token and that the manager's {SWARM_PORT}/tcp is open to this server"))
         })?;
-    membership::join(&engine, &token, advertise).await?;
-    printer.info(format!(
-        "joined the swarm at {} as a worker ({advertise})",
-        token.manager_addr
-    ));
-    if let Err(error) = image::ensure_node_image(&engine, options.image.as_deref(), printer).await {
-        // A member without the node image would only get rejected tasks.
-        let _ = membership::leave(&engine, false).await;
-        printer.warn("left the swarm again, since this server cannot run swarmpi nodes without the image");
-        return Err(error);
+    Ok(())
+}
+
+/// Joins; Ctrl-C undoes a join under way, leaving the host as it was.
+async fn join(ctx: &Context, engine: &Engine, token: &JoinToken, advertise: IpAddr) -> Result<()> {
+    tokio::select! {
+        joined = membership::join(engine, token, advertise) => joined?,
+        () = ctx.cancel.cancelled() => {
+            let _ = membership::leave(engine, true).await;
+            return Err(Cancel::error("joining the swarm"));
+        }
     }
-    printer.info("this server is ready: run `swarmpi deploy` on the manager");
+    let manager = &token.manager_addr;
+    ctx.printer
+        .info(format!("joined the swarm at {manager} as a worker ({advertise})"));
     Ok(())
 }
 

@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 
-use crate::config::Settings;
-use crate::error::{ExitCode, UserError};
-use crate::printer::Printer;
+use crate::cli::LeaveArgs;
+use crate::context::Context;
+use crate::error::{ExitCode, Outcome, UserError};
 use crate::swarm::Engine;
 use crate::swarm::membership::{self, Membership};
 
@@ -12,12 +12,19 @@ pub struct LeaveOptions {
     pub force: bool,
 }
 
-pub async fn run(settings: &Settings, options: LeaveOptions, printer: &Printer) -> Result<()> {
-    let engine = Engine::connect(settings).await?;
+impl From<LeaveArgs> for LeaveOptions {
+    fn from(args: LeaveArgs) -> Self {
+        LeaveOptions { force: args.force }
+    }
+}
+
+pub async fn run(ctx: &Context, options: LeaveOptions) -> Result<Outcome> {
+    let engine = Engine::connect(&ctx.settings).await?;
     match membership::membership(&engine).await? {
         Membership::NotInSwarm => {
-            printer.info("this Docker host is not in a swarm: nothing to do");
-            return Ok(());
+            ctx.printer
+                .info("this Docker host is not in a swarm: nothing to do");
+            return Ok(Outcome::Success);
         }
         Membership::Manager { .. } => {
             let others = membership::list_nodes(&engine).await?.len().saturating_sub(1);
@@ -36,6 +43,6 @@ pub async fn run(settings: &Settings, options: LeaveOptions, printer: &Printer) 
             membership::leave(&engine, options.force).await?;
         }
     }
-    printer.info("this Docker host left the swarm");
-    Ok(())
+    ctx.printer.info("this Docker host left the swarm");
+    Ok(Outcome::Success)
 }

@@ -1,6 +1,10 @@
-//! One file per subcommand. Each handler takes resolved settings and options,
-//! calls into `swarm`, `ssh` and `cluster`, and reports through the printer.
+//! One file per subcommand. Each turns its clap arguments into options
+//! (`From`/`TryFrom`, checking what needs no Docker), then makes a few calls
+//! into the modules that do the work, and returns an [`Outcome`].
+//!
+//! [`Outcome`]: crate::error::Outcome
 
+pub mod bench;
 pub mod deploy;
 pub mod down;
 pub mod exec;
@@ -8,18 +12,17 @@ pub mod init;
 pub mod join;
 pub mod leave;
 pub mod run;
+pub mod shell;
 pub mod status;
 
-use std::net::IpAddr;
+use crate::cli::ClusterArgs;
+use crate::cluster::names::ClusterNames;
 
-use anyhow::Result;
+/// `--name NAME`, checked: what commands acting on one cluster take.
+impl TryFrom<ClusterArgs> for ClusterNames {
+    type Error = anyhow::Error;
 
-use crate::swarm::membership;
-
-/// The address to advertise: the user's, or the default route's.
-fn advertise_addr(explicit: Option<IpAddr>) -> Result<IpAddr> {
-    match explicit {
-        Some(addr) => Ok(addr),
-        None => membership::default_route_addr(),
+    fn try_from(args: ClusterArgs) -> anyhow::Result<ClusterNames> {
+        Ok(ClusterNames::new(&args.name)?)
     }
 }

@@ -1,52 +1,94 @@
-//! `swarmpi status`: the swarm's servers and the cluster's containers, with
-//! whether each container's sshd answers. Exits non-zero unless ready.
+//! `swarmpi status`: the swarm's servers and the cluster's containers —
+//! members with whether their sshd answers, and containers still starting
+//! with their state. Exits 7 unless the cluster is ready.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::access;
-use crate::cluster::members::{self, Member};
+use crate::access::{self, Deployed};
+use crate::cluster::members;
 use crate::cluster::names::ClusterNames;
-use crate::config::Settings;
-use crate::error::ExitCode;
+use crate::cluster::observe;
+use crate::cluster::servers::Server;
+use crate::context::Context;
+use crate::error::{ExitCode, Outcome};
+use crate::heal;
 use crate::printer::Printer;
-use crate::ssh::keys;
-use crate::state::StateDir;
-use crate::swarm::Engine;
-use crate::swarm::cluster as docker_cluster;
-use crate::swarm::membership::{self, ServerNode};
 
 const PROBE_PATIENCE: Duration = Duration::from_secs(3);
 
-pub struct StatusOptions {
-    pub names: ClusterNames,
-}
-
+/// One container in `status` (serialized as is in `--json`).
 #[derive(Debug, Serialize)]
 struct ContainerStatus {
     name: String,
     server: String,
+    /// Empty while the container has not reported its address.
     ip: String,
     slots: u32,
+    /// The swarm task's state: `running`, or where a starting one is.
     state: String,
     sshd: bool,
 }
 
-pub async fn run(settings: &Settings, options: StatusOptions, printer: &Printer) -> Result<i32> {
-    let engine = Engine::connect(settings).await?;
-    membership::require_manager(&engine).await?;
-    let names = &options.names;
-    let state = StateDir::new(&settings.state_dir).load_existing(&names.cluster)?;
-    let (servers, seen) = docker_cluster::observe_deployed(&engine, names, &state).await?;
-    let reachable = probe_sshd(&engine, settings, names, &state.key_type, &seen.members).await;
-    let containers: Vec<ContainerStatus> = seen
+pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
+    let names = &names;
+    let deployed = access::observe_deployed(ctx, names).await?;
+    let reachable = probe_sshd(ctx, names, &deployed).await;
+    let containers = containers(&deployed, &reachable);
+    let expected = observe::expected_containers(&deployed.servers, deployed.state.per_host);
+    let ready_count = reachable.iter().filter(|r| **r).count();
+    let seen = &deployed.seen;
+    let mut problems = seen.faults.clone();
+    // A replaced container or a missing gateway: the next command repairs it.
+    if let Ok(Some(reason)) = heal::needs_repair(names, &deployed) {
+        problems.push(format!(
+            "{reason}: will be repaired by the next run, exec, shell or deploy"
+        ));
+    }
+    let ready = ready_count == expected as usize && seen.pending.is_empty() && problems.is_empty();
+    let slots = members::total_slots(&seen.members);
+    if ctx.printer.json_mode() {
+        ctx.printer.json(&json!({
+            "cluster": names.cluster,
+            "ready": ready,
+            "subnet": deployed.state.subnet,
+            "head": members::head(&seen.members).map(|m| m.hostname.clone()),
+            "nodes": deployed.servers,
+            "containers": containers,
+            "problems": problems,
+            "totals": {
+                "servers": deployed.servers.len(),
+                "containers": containers.len(),
+                "expected_containers": expected,
+                "sshd_reachable": ready_count,
+                "slots": slots,
+            },
+        }));
+    } else {
+        print_tables(&ctx.printer, &deployed.servers, &containers, &problems);
+        let verdict = if ready { "ready" } else { "NOT READY" };
+        ctx.printer.data(format!(
+            "cluster {}: {verdict} ({ready_count} of {expected} containers ready, {slots} slots)",
+            names.cluster
+        ));
+    }
+    Ok(if ready {
+        Outcome::Success
+    } else {
+        Outcome::Reported(ExitCode::ClusterNotReady)
+    })
+}
+
+/// Members first (with their sshd probe), then containers still starting.
+fn containers(deployed: &Deployed, reachable: &[bool]) -> Vec<ContainerStatus> {
+    let members = deployed
+        .seen
         .members
         .iter()
-        .zip(&reachable)
+        .zip(reachable)
         .map(|(m, sshd)| ContainerStatus {
             name: m.hostname.clone(),
             server: m.server.clone(),
@@ -54,87 +96,38 @@ pub async fn run(settings: &Settings, options: StatusOptions, printer: &Printer)
             slots: m.slots,
             state: "running".into(),
             sshd: *sshd,
-        })
-        .collect();
-    let expected = servers.iter().filter(|s| s.usable()).count() as u32 * state.per_host;
-    let ready_count = reachable.iter().filter(|r| **r).count();
-    let ready = ready_count == expected as usize && seen.waiting == 0 && seen.faults.is_empty();
-    if printer.json_mode() {
-        printer.json(&json!({
-            "cluster": names.cluster,
-            "ready": ready,
-            "subnet": state.subnet,
-            "head": members::head(&seen.members).map(|m| m.hostname.clone()),
-            "nodes": servers,
-            "containers": containers,
-            "problems": seen.faults,
-            "totals": {
-                "servers": servers.len(),
-                "containers": containers.len(),
-                "expected_containers": expected,
-                "sshd_reachable": ready_count,
-                "slots": members::total_slots(&seen.members),
-            },
-        }));
-    } else {
-        print_tables(printer, &servers, &containers, &seen.faults);
-        printer.data(format!(
-            "cluster {}: {} ({} of {} containers ready, {} slots)",
-            names.cluster,
-            if ready { "ready" } else { "NOT READY" },
-            ready_count,
-            expected,
-            members::total_slots(&seen.members)
-        ));
-    }
-    Ok(if ready {
-        0
-    } else {
-        ExitCode::ClusterNotReady as i32
-    })
+        });
+    let pending = deployed.seen.pending.iter().map(|p| ContainerStatus {
+        name: p.hostname.clone(),
+        server: p.server.clone().unwrap_or_default(),
+        ip: String::new(),
+        slots: 0,
+        state: p.state.to_string(),
+        sshd: false,
+    });
+    members.chain(pending).collect()
 }
 
-/// Whether each member's sshd answers through the gateway, with the host key
-/// it reported.
-async fn probe_sshd(
-    engine: &Engine,
-    settings: &Settings,
-    names: &ClusterNames,
-    key_type: &keys::KeyType,
-    members: &[Member],
-) -> Vec<bool> {
-    let all_false = vec![false; members.len()];
-    let key_path = StateDir::new(&settings.state_dir).key_path(&names.cluster, *key_type);
-    let (Ok(key), Ok(Some(info))) = (
-        keys::load_private(&key_path),
-        docker_cluster::gateway_info(engine, names).await,
-    ) else {
-        return all_false;
+/// Whether each member's sshd answers through the gateway with the host key
+/// it reported; all false when the gateway does not answer.
+async fn probe_sshd(ctx: &Context, names: &ClusterNames, deployed: &Deployed) -> Vec<bool> {
+    let members = &deployed.seen.members;
+    let Ok((gateway, _)) = access::gateway_session(names, deployed, &ctx.cancel).await else {
+        return vec![false; members.len()];
     };
-    let Ok(gateway) = access::open_gateway(&info, Arc::new(key), PROBE_PATIENCE).await else {
-        return all_false;
-    };
-    let nodes = access::connect_members(&gateway, members, PROBE_PATIENCE, || {}).await;
-    let mut reachable = Vec::with_capacity(nodes.len());
-    for node in nodes {
-        match node {
-            Ok(node) => {
-                node.close().await;
-                reachable.push(true);
-            }
-            Err(_) => reachable.push(false),
+    let sessions = access::connect_members(&gateway, members, PROBE_PATIENCE, &ctx.cancel, || {}).await;
+    let mut reachable = Vec::with_capacity(sessions.len());
+    for session in sessions {
+        if let Ok(node) = &session {
+            node.close().await;
         }
+        reachable.push(session.is_ok());
     }
     gateway.close().await;
     reachable
 }
 
-fn print_tables(
-    printer: &Printer,
-    servers: &[ServerNode],
-    containers: &[ContainerStatus],
-    problems: &[String],
-) {
+fn print_tables(printer: &Printer, servers: &[Server], containers: &[ContainerStatus], problems: &[String]) {
     printer.data(format!(
         "{:<27} {:<15} {:<8} {:<8} {:<7}",
         "SERVER ID", "ADDRESS", "ROLE", "AVAIL", "STATE"
@@ -147,13 +140,13 @@ fn print_tables(
     }
     printer.data("");
     printer.data(format!(
-        "{:<16} {:<15} {:<15} {:>5}  {:<8} {}",
+        "{:<16} {:<15} {:<15} {:>5}  {:<10} {}",
         "CONTAINER", "SERVER", "IP", "SLOTS", "STATE", "SSHD"
     ));
     for c in containers {
         let sshd = if c.sshd { "ok" } else { "NO ANSWER" };
         printer.data(format!(
-            "{:<16} {:<15} {:<15} {:>5}  {:<8} {}",
+            "{:<16} {:<15} {:<15} {:>5}  {:<10} {}",
             c.name, c.server, c.ip, c.slots, c.state, sshd
         ));
     }

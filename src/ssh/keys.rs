@@ -1,14 +1,19 @@
 //! The cluster's key pair: generated at deploy time, stored on the manager
-//! only in the state directory with mode 0600.
+//! only in the state directory with mode 0600. [`ClusterKey`] is the only
+//! form in which a key leaves this module.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use russh::keys::PrivateKey;
 use russh::keys::ssh_key::private::{Ed25519Keypair, KeypairData, RsaKeypair};
 use russh::keys::ssh_key::{HashAlg, LineEnding};
+
+use crate::cluster::digest;
+use crate::cluster::members::KeyFiles;
 
 /// The key types `deploy --key-type` offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -31,68 +36,106 @@ impl KeyType {
     }
 }
 
-pub fn generate(key_type: KeyType) -> Result<PrivateKey> {
-    let mut rng = rand::rng();
-    let data = match key_type {
-        KeyType::Rsa => KeypairData::from(
-            RsaKeypair::random(&mut rng, RSA_BITS).context("could not generate an RSA key")?,
-        ),
-        KeyType::Ed25519 => KeypairData::from(Ed25519Keypair::random(&mut rng)),
-    };
-    let mut key = PrivateKey::try_from(data).context("could not build the private key")?;
-    key.set_comment("swarmpi cluster key");
-    Ok(key)
+/// A cluster's private key (cheap to clone: shared, never copied).
+#[derive(Clone)]
+pub struct ClusterKey {
+    key: Arc<PrivateKey>,
+    key_type: KeyType,
 }
 
-/// The private key in OpenSSH's file format.
-pub fn private_openssh(key: &PrivateKey) -> Result<String> {
-    Ok(key
-        .to_openssh(LineEnding::LF)
-        .context("could not encode the private key")?
-        .to_string())
+impl ClusterKey {
+    pub fn generate(key_type: KeyType) -> Result<ClusterKey> {
+        let mut rng = rand::rng();
+        let data = match key_type {
+            KeyType::Rsa => KeypairData::from(
+                RsaKeypair::random(&mut rng, RSA_BITS).context("could not generate an RSA key")?,
+            ),
+            KeyType::Ed25519 => KeypairData::from(Ed25519Keypair::random(&mut rng)),
+        };
+        let mut key = PrivateKey::try_from(data).context("could not build the private key")?;
+        key.set_comment("swarmpi cluster key");
+        Ok(ClusterKey {
+            key: Arc::new(key),
+            key_type,
+        })
+    }
+
+    pub fn load(path: &Path, key_type: KeyType) -> Result<ClusterKey> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("could not read the cluster key {}", path.display()))?;
+        let key = PrivateKey::from_openssh(text)
+            .with_context(|| format!("{} is not an OpenSSH private key", path.display()))?;
+        Ok(ClusterKey {
+            key: Arc::new(key),
+            key_type,
+        })
+    }
+
+    /// Writes the private key with mode 0600 from the start (never readable
+    /// by others, not even for a moment), then renames it into place.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = self.private_openssh()?;
+        let tmp = path.with_extension("tmp");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("could not create {}", tmp.display()))?;
+        file.write_all(text.as_bytes())
+            .with_context(|| format!("could not write {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("could not write {}", path.display()))
+    }
+
+    pub fn key_type(&self) -> KeyType {
+        self.key_type
+    }
+
+    /// The private key in OpenSSH's file format.
+    pub fn private_openssh(&self) -> Result<String> {
+        Ok(self
+            .key
+            .to_openssh(LineEnding::LF)
+            .context("could not encode the private key")?
+            .to_string())
+    }
+
+    /// The `authorized_keys` line.
+    pub fn public_openssh(&self) -> Result<String> {
+        self.key
+            .public_key()
+            .to_openssh()
+            .context("could not encode the public key")
+    }
+
+    /// A short digest of the public key, for names.
+    pub fn short_fingerprint(&self) -> String {
+        let fingerprint = self.key.public_key().fingerprint(HashAlg::Sha256);
+        digest::hex(&fingerprint.as_bytes()[..5])
+    }
+
+    /// Runs `with` on the key pair as the files a container gets.
+    pub fn with_files<T>(&self, with: impl FnOnce(&KeyFiles<'_>) -> T) -> Result<T> {
+        let (private, public) = (self.private_openssh()?, self.public_openssh()?);
+        Ok(with(&KeyFiles {
+            file_name: self.key_type.file_name(),
+            private: &private,
+            public: &public,
+        }))
+    }
+
+    pub(super) fn private(&self) -> Arc<PrivateKey> {
+        self.key.clone()
+    }
 }
 
-/// The `authorized_keys` line.
-pub fn public_openssh(key: &PrivateKey) -> Result<String> {
-    key.public_key()
-        .to_openssh()
-        .context("could not encode the public key")
-}
-
-/// A short digest of the public key, for names.
-pub fn short_fingerprint(key: &PrivateKey) -> String {
-    let fingerprint = key.public_key().fingerprint(HashAlg::Sha256);
-    fingerprint
-        .as_bytes()
-        .iter()
-        .take(5)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Writes the private key with mode 0600 from the start (never readable by others,
-/// not even for a moment).
-pub fn save_private(key: &PrivateKey, path: &Path) -> Result<()> {
-    let text = private_openssh(key)?;
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("could not create {}", tmp.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("could not write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("could not write {}", path.display()))?;
-    Ok(())
-}
-
-pub fn load_private(path: &Path) -> Result<PrivateKey> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("could not read the cluster key {}", path.display()))?;
-    PrivateKey::from_openssh(text)
-        .with_context(|| format!("{} is not an OpenSSH private key", path.display()))
+/// The two keys a session to the cluster uses: the manager's own key for
+/// the gateway (no container holds it), the cluster key for the containers.
+#[derive(Clone)]
+pub struct SessionKeys {
+    pub gateway: ClusterKey,
+    pub cluster: ClusterKey,
 }
 
 #[cfg(test)]
@@ -104,24 +147,39 @@ mod tests {
     fn saves_ed25519_key_with_mode_0600_and_reads_it_back() {
         let dir = std::env::temp_dir().join(format!("swarmpi-keys-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let key = generate(KeyType::Ed25519).unwrap();
+        let key = ClusterKey::generate(KeyType::Ed25519).unwrap();
         let path = dir.join("id_ed25519");
-        save_private(&key, &path).unwrap();
+        key.save(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(load_private(&path).unwrap().public_key(), key.public_key());
-        assert!(public_openssh(&key).unwrap().starts_with("ssh-ed25519 "));
+        let loaded = ClusterKey::load(&path, KeyType::Ed25519).unwrap();
+        assert_eq!(loaded.public_openssh().unwrap(), key.public_openssh().unwrap());
+        assert!(key.public_openssh().unwrap().starts_with("ssh-ed25519 "));
+        assert_eq!(key.short_fingerprint().len(), 10);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn generates_rsa_keys_of_the_chosen_size() {
-        let key = generate(KeyType::Rsa).unwrap();
-        assert!(public_openssh(&key).unwrap().starts_with("ssh-rsa "));
+        let key = ClusterKey::generate(KeyType::Rsa).unwrap();
+        assert!(key.public_openssh().unwrap().starts_with("ssh-rsa "));
         assert!(
-            private_openssh(&key)
+            key.private_openssh()
                 .unwrap()
                 .contains("BEGIN OPENSSH PRIVATE KEY")
         );
+        let public = key.private().public_key().clone();
+        let bits = public
+            .key_data()
+            .rsa()
+            .unwrap()
+            .n()
+            .as_positive_bytes()
+            .unwrap()
+            .len()
+            * 8;
+        assert_eq!(bits, RSA_BITS);
+        let name = key.with_files(|files| files.file_name.to_string()).unwrap();
+        assert_eq!(name, "id_rsa");
     }
 }

@@ -1,4 +1,9 @@
-//! Everything that talks SSH (through russh): keys, sessions, remote commands.
+//! Everything that talks SSH (through russh): the cluster key, sessions to
+//! the gateway and the containers, remote commands.
 
+mod channel;
 pub mod keys;
 pub mod session;
+
+pub use keys::{ClusterKey, KeyType, SessionKeys};
+pub use session::{Gateway, Node, Output};

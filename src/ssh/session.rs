@@ -7,17 +7,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
+use russh::Disconnect;
 use russh::client::{self, Handle};
-use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
-use russh::{ChannelMsg, Disconnect};
+use russh::keys::{PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 
+use super::channel;
+use super::keys::{ClusterKey, SessionKeys};
+use crate::cluster::layout::MPI_USER;
 use crate::error::{ExitCode, UserError};
 
-/// The user MPI runs as in the node image.
-pub const MPI_USER: &str = "mpi";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Upload chunk size: small enough for a smooth progress bar.
-const UPLOAD_CHUNK: usize = 256 * 1024;
+/// Authentication and opening a channel: each ends within this.
+const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts exactly one host key: the one learned out of band.
 pub struct PinnedHostKey {
@@ -38,8 +39,10 @@ impl client::Handler for PinnedHostKey {
 fn client_config() -> Arc<client::Config> {
     Arc::new(client::Config {
         inactivity_timeout: None,
-        keepalive_interval: Some(Duration::from_secs(15)),
-        keepalive_max: 4,
+        // A peer that stops answering mid-command (a job can run for hours,
+        // so the command itself has no bound) ends the session within 30 s.
+        keepalive_interval: Some(Duration::from_secs(10)),
+        keepalive_max: 3,
         nodelay: true,
         ..Default::default()
     })
@@ -63,20 +66,31 @@ fn connect_error(name: &str, error: russh::Error) -> anyhow::Error {
     }
 }
 
-async fn authenticate(handle: &mut Handle<PinnedHostKey>, name: &str, key: &Arc<PrivateKey>) -> Result<()> {
-    let hash = if key.algorithm().is_rsa() {
-        handle.best_supported_rsa_hash().await?.flatten()
-    } else {
-        None
+async fn authenticate(handle: &mut Handle<PinnedHostKey>, name: &str, key: &ClusterKey) -> Result<()> {
+    let key = key.private();
+    let attempt = async {
+        let hash = if key.algorithm().is_rsa() {
+            handle.best_supported_rsa_hash().await?.flatten()
+        } else {
+            None
+        };
+        handle
+            .authenticate_publickey(MPI_USER, PrivateKeyWithHashAlg::new(key, hash))
+            .await
     };
-    let result = handle
-        .authenticate_publickey(MPI_USER, PrivateKeyWithHashAlg::new(key.clone(), hash))
+    let result = tokio::time::timeout(STEP_TIMEOUT, attempt)
         .await
+        .map_err(|_| {
+            anyhow!(
+                "{name} did not finish authentication within {} s",
+                STEP_TIMEOUT.as_secs()
+            )
+        })?
         .with_context(|| format!("could not authenticate to {name}"))?;
     if !result.success() {
         return Err(UserError::new(
             ExitCode::ClusterNotReady,
-            format!("{name} refused the cluster key for user {MPI_USER}"),
+            format!("{name} refused swarmpi's key for user {MPI_USER}"),
         )
         .hint("the container lacks the cluster's authorized key: run `swarmpi deploy` again")
         .into());
@@ -89,11 +103,12 @@ async fn authenticate(handle: &mut Handle<PinnedHostKey>, name: &str, key: &Arc<
 #[derive(Clone)]
 pub struct Gateway {
     handle: Arc<Handle<PinnedHostKey>>,
-    key: Arc<PrivateKey>,
+    /// The key containers accept (the gateway's own login is another).
+    key: ClusterKey,
 }
 
 impl Gateway {
-    pub async fn connect(addr: SocketAddr, host_key: &str, key: Arc<PrivateKey>) -> Result<Gateway> {
+    pub async fn connect(addr: SocketAddr, host_key: &str, keys: SessionKeys) -> Result<Gateway> {
         let name = format!("the gateway at {addr}");
         let handler = PinnedHostKey {
             expected: parse_host_key(&name, host_key)?,
@@ -103,10 +118,10 @@ impl Gateway {
                 .await
                 .map_err(|_| anyhow!("no SSH answer from {name} within 10 s"))?
                 .map_err(|e| connect_error(&name, e))?;
-        authenticate(&mut handle, &name, &key).await?;
+        authenticate(&mut handle, &name, &keys.gateway).await?;
         Ok(Gateway {
             handle: Arc::new(handle),
-            key,
+            key: keys.cluster,
         })
     }
 
@@ -167,87 +182,51 @@ impl Output {
 impl Node {
     /// Runs `command`, feeding it `stdin`, and gathers its output.
     pub async fn exec(&self, command: &str, stdin: &[u8]) -> Result<Output> {
+        self.exec_upload(command, stdin, |_| {}).await
+    }
+
+    /// Runs `command` with `bytes` on its stdin, telling `sent` how many
+    /// bytes went out after each chunk, and gathers its output.
+    pub async fn exec_upload(&self, command: &str, bytes: &[u8], sent: impl Fn(u64)) -> Result<Output> {
         let mut output = Output::default();
-        let code = self
-            .exec_with(command, stdin, |is_stderr, bytes| {
-                if is_stderr {
-                    output.stderr.extend_from_slice(bytes);
+        output.code = self
+            .run(command, bytes, sent, |is_stderr, data| {
+                let stream = if is_stderr {
+                    &mut output.stderr
                 } else {
-                    output.stdout.extend_from_slice(bytes);
-                }
+                    &mut output.stdout
+                };
+                stream.extend_from_slice(data);
             })
             .await?;
-        output.code = code;
         Ok(output)
     }
 
-    /// Runs `command`, handing each piece of output to `sink` as it arrives;
-    /// returns the exit status (128 + n for a signal, like a shell).
-    pub async fn exec_with(
+    /// Runs `command`, handing each piece of output to `sink` (true for
+    /// stderr) as it arrives; returns the exit status (128 + n when signal n
+    /// killed it, like a shell).
+    pub async fn exec_with(&self, command: &str, stdin: &[u8], sink: impl FnMut(bool, &[u8])) -> Result<u32> {
+        self.run(command, stdin, |_| {}, sink).await
+    }
+
+    async fn run(
         &self,
         command: &str,
         stdin: &[u8],
-        mut sink: impl FnMut(bool, &[u8]),
+        sent: impl Fn(u64),
+        sink: impl FnMut(bool, &[u8]),
     ) -> Result<u32> {
-        let mut channel = self
-            .handle
-            .channel_open_session()
+        let opened = tokio::time::timeout(STEP_TIMEOUT, self.handle.channel_open_session())
             .await
+            .map_err(|_| {
+                anyhow!(
+                    "{} did not open a channel within {} s",
+                    self.name,
+                    STEP_TIMEOUT.as_secs()
+                )
+            })?
             .with_context(|| format!("could not open a channel to {}", self.name))?;
-        channel
-            .exec(true, command)
-            .await
-            .with_context(|| format!("could not start a command on {}", self.name))?;
-        if !stdin.is_empty() {
-            channel
-                .data(stdin)
-                .await
-                .with_context(|| format!("could not send input to {}", self.name))?;
-        }
-        channel.eof().await?;
-        let mut code = None;
-        while let Some(message) = channel.wait().await {
-            match message {
-                ChannelMsg::Data { data } => sink(false, &data),
-                ChannelMsg::ExtendedData { data, .. } => sink(true, &data),
-                ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
-                ChannelMsg::ExitSignal { .. } => code = code.or(Some(128 + 9)),
-                _ => {}
-            }
-        }
-        code.ok_or_else(|| anyhow!("the command on {} ended without an exit status", self.name))
-    }
-
-    /// Runs `command` with `bytes` on its stdin, sent in chunks; `sent` is
-    /// told how many bytes went out after each one. Returns the output.
-    pub async fn exec_upload(&self, command: &str, bytes: &[u8], sent: impl Fn(u64)) -> Result<Output> {
-        let mut channel = self
-            .handle
-            .channel_open_session()
-            .await
-            .with_context(|| format!("could not open a channel to {}", self.name))?;
-        channel.exec(true, command).await?;
-        for chunk in bytes.chunks(UPLOAD_CHUNK) {
-            channel
-                .data(chunk)
-                .await
-                .with_context(|| format!("could not send the program to {}", self.name))?;
-            sent(chunk.len() as u64);
-        }
-        channel.eof().await?;
-        let mut output = Output::default();
-        let mut code = None;
-        while let Some(message) = channel.wait().await {
-            match message {
-                ChannelMsg::Data { data } => output.stdout.extend_from_slice(&data),
-                ChannelMsg::ExtendedData { data, .. } => output.stderr.extend_from_slice(&data),
-                ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
-                _ => {}
-            }
-        }
-        output.code =
-            code.ok_or_else(|| anyhow!("the upload to {} ended without an exit status", self.name))?;
-        Ok(output)
+        channel::run(opened, &self.name, command, stdin, sent, sink).await
     }
 
     pub async fn close(&self) {

@@ -10,13 +10,18 @@ use crate::error::{ExitCode, UserError};
 
 /// How long a plain request may take before the daemon counts as unreachable.
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// Every request to the daemon ends within this (a hung daemon then names
+/// itself instead of stalling the command).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Long enough for an image build streamed over one request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(1800);
+const BUILD_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// A connected, version-negotiated Docker daemon.
 #[derive(Clone)]
 pub struct Engine {
-    pub docker: Docker,
+    /// Only the swarm module builds requests.
+    pub(super) docker: Docker,
+    /// The endpoint as the user gave it, for messages.
     pub endpoint: String,
 }
 
@@ -41,6 +46,11 @@ impl Engine {
             .map_err(|_| unreachable("no answer within 10 s".into()))?
             .map_err(|e| unreachable(root_cause(&e)))?;
         Ok(Engine { docker, endpoint })
+    }
+
+    /// The same daemon with the long bound an image build needs.
+    pub(super) fn for_builds(&self) -> Docker {
+        self.docker.clone().with_timeout(BUILD_TIMEOUT)
     }
 }
 

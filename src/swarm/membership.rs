@@ -4,17 +4,17 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use bollard::models::{
-    LocalNodeState, NodeSpecAvailabilityEnum, NodeState, SwarmInitRequest, SwarmJoinRequest,
-};
+use bollard::models::{LocalNodeState, Node, SwarmInitRequest, SwarmJoinRequest};
 use bollard::query_parameters::LeaveSwarmOptionsBuilder;
 
 use super::client::{Engine, daemon_message};
-use crate::cluster::token::JoinToken;
+use crate::cluster::servers::{self, Server};
+use crate::cluster::token::{JoinToken, SWARM_PORT};
 use crate::error::{ExitCode, UserError};
 
-pub const SWARM_PORT: u16 = 2377;
-const LISTEN_ADDR: &str = "0.0.0.0:2377";
+fn listen_addr() -> String {
+    format!("0.0.0.0:{SWARM_PORT}")
+}
 /// Docker gives up on a join after about 20 s and then keeps trying in the
 /// background; we stop waiting a little later and cancel that attempt.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(25);
@@ -24,11 +24,9 @@ const JOIN_TIMEOUT: Duration = Duration::from_secs(25);
 pub enum Membership {
     NotInSwarm,
     Manager {
-        node_id: String,
         addr: String,
     },
     Worker {
-        node_id: String,
         managers: Vec<String>,
     },
     /// Pending, error, locked: nothing swarmpi can build on.
@@ -46,15 +44,12 @@ pub async fn membership(engine: &Engine) -> Result<Membership> {
         )
     })?;
     let swarm = info.swarm.unwrap_or_default();
-    let node_id = swarm.node_id.clone().unwrap_or_default();
     Ok(match swarm.local_node_state {
         None | Some(LocalNodeState::INACTIVE) | Some(LocalNodeState::EMPTY) => Membership::NotInSwarm,
         Some(LocalNodeState::ACTIVE) if swarm.control_available == Some(true) => Membership::Manager {
-            node_id,
             addr: swarm.node_addr.unwrap_or_default(),
         },
         Some(LocalNodeState::ACTIVE) => Membership::Worker {
-            node_id,
             managers: swarm
                 .remote_managers
                 .unwrap_or_default()
@@ -89,7 +84,7 @@ pub async fn require_manager(engine: &Engine) -> Result<()> {
 
 pub async fn init(engine: &Engine, advertise: IpAddr) -> Result<()> {
     let request = SwarmInitRequest {
-        listen_addr: Some(LISTEN_ADDR.into()),
+        listen_addr: Some(listen_addr()),
         advertise_addr: Some(advertise.to_string()),
         ..Default::default()
     };
@@ -119,7 +114,7 @@ pub async fn worker_token(engine: &Engine, manager_addr: &str) -> Result<JoinTok
 
 pub async fn join(engine: &Engine, token: &JoinToken, advertise: IpAddr) -> Result<()> {
     let request = SwarmJoinRequest {
-        listen_addr: Some(LISTEN_ADDR.into()),
+        listen_addr: Some(listen_addr()),
         advertise_addr: Some(advertise.to_string()),
         remote_addrs: Some(vec![token.manager_addr.clone()]),
         join_token: Some(token.swarm_token.clone()),
@@ -148,7 +143,7 @@ fn classify_join_failure(manager: &str, message: &str) -> UserError {
             format!("could not join the swarm through {manager}: {message}"),
         )
         .hint(format!(
-            "check that this server reaches {manager} (swarm needs 2377/tcp, 7946/tcp+udp and 4789/udp open)"
+            "check that this server reaches {manager} (swarm needs {SWARM_PORT}/tcp, 7946/tcp+udp and 4789/udp open)"
         ))
     } else {
         UserError::new(
@@ -169,79 +164,32 @@ pub async fn leave(engine: &Engine, force: bool) -> Result<()> {
     Ok(())
 }
 
-/// One server of the swarm, as the manager sees it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ServerNode {
-    pub id: String,
-    pub hostname: String,
-    pub addr: String,
-    pub role: String,
-    pub availability: String,
-    pub state: String,
-    pub cpus: u32,
-    pub leader: bool,
-}
-
-impl ServerNode {
-    /// Ready and Active: swarmpi places containers here.
-    pub fn usable(&self) -> bool {
-        self.state == NodeState::READY.to_string()
-            && self.availability == NodeSpecAvailabilityEnum::ACTIVE.to_string()
-    }
-}
-
-pub async fn list_nodes(engine: &Engine) -> Result<Vec<ServerNode>> {
+/// The swarm's servers, the leader first.
+pub async fn list_nodes(engine: &Engine) -> Result<Vec<Server>> {
     let nodes = engine
         .docker
         .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
         .await
         .context("could not list the swarm's nodes")?;
-    let mut servers: Vec<ServerNode> = nodes
-        .into_iter()
-        .map(|node| {
-            let spec = node.spec.unwrap_or_default();
-            let description = node.description.unwrap_or_default();
-            let status = node.status.unwrap_or_default();
-            let manager = node.manager_status.unwrap_or_default();
-            let nano_cpus = description
-                .resources
-                .and_then(|r| r.nano_cpus)
-                .unwrap_or(1_000_000_000);
-            ServerNode {
-                id: node.id.unwrap_or_default(),
-                hostname: description.hostname.unwrap_or_default(),
-                addr: status.addr.unwrap_or_default(),
-                role: spec.role.map(|r| r.to_string()).unwrap_or_default(),
-                availability: spec.availability.map(|a| a.to_string()).unwrap_or_default(),
-                state: status.state.map(|s| s.to_string()).unwrap_or_default(),
-                cpus: u32::try_from((nano_cpus / 1_000_000_000).max(1)).unwrap_or(1),
-                leader: manager.leader.unwrap_or(false),
-            }
-        })
-        .collect();
-    servers.sort_by(|a, b| (!a.leader, &a.addr, &a.id).cmp(&(!b.leader, &b.addr, &b.id)));
-    Ok(servers)
+    Ok(servers::sorted(nodes.into_iter().map(server_of).collect()))
 }
 
-/// The address of the interface that holds the default route: what other
-/// servers most likely reach this one at. Connecting a UDP socket sends
-/// nothing; it only makes the kernel pick the source address.
-pub fn default_route_addr() -> Result<IpAddr> {
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0").context("could not open a UDP socket")?;
-    socket
-        .connect("192.0.2.1:9")
-        .map_err(|e| {
-            UserError::new(ExitCode::Usage, format!("could not find this host's address: {e}"))
-                .hint("this host has no default route: pass --advertise-addr with the address other servers reach it at")
-        })?;
-    Ok(socket.local_addr()?.ip())
-}
-
-/// Whether a TCP connection to `addr` opens within `timeout`.
-pub async fn tcp_reachable(addr: &str, timeout: Duration) -> std::result::Result<(), String> {
-    match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
+fn server_of(node: Node) -> Server {
+    let spec = node.spec.unwrap_or_default();
+    let description = node.description.unwrap_or_default();
+    let status = node.status.unwrap_or_default();
+    let nano_cpus = description
+        .resources
+        .and_then(|r| r.nano_cpus)
+        .unwrap_or(1_000_000_000);
+    Server {
+        id: node.id.unwrap_or_default(),
+        hostname: description.hostname.unwrap_or_default(),
+        addr: status.addr.unwrap_or_default(),
+        role: spec.role.map(|r| r.to_string()).unwrap_or_default(),
+        availability: spec.availability.map(|a| a.to_string()).unwrap_or_default(),
+        state: status.state.map(|s| s.to_string()).unwrap_or_default(),
+        cpus: u32::try_from((nano_cpus / 1_000_000_000).max(1)).unwrap_or(1),
+        leader: node.manager_status.and_then(|m| m.leader).unwrap_or(false),
     }
 }

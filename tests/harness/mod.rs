@@ -19,7 +19,36 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 pub struct Lab {
     root: PathBuf,
+    /// Each server's address and dockerd pid, as `scripts/lab status` says.
+    servers: Vec<LabServer>,
     _serial: MutexGuard<'static, ()>,
+}
+
+/// One simulated server: the only place tests learn lab internals from.
+#[derive(Debug, Clone)]
+struct LabServer {
+    name: String,
+    addr: String,
+    dockerd_pid: Option<u32>,
+}
+
+/// `a  10.77.0.2  dockerd pid 9413  unix:///...` (or `dockerd DOWN`).
+fn parse_status(stdout: &str) -> Vec<LabServer> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let pid = match words.get(2..4) {
+                Some(["dockerd", "pid"]) => words.get(4).and_then(|p| p.parse().ok()),
+                _ => None,
+            };
+            Some(LabServer {
+                name: words.first()?.to_string(),
+                addr: words.get(1)?.to_string(),
+                dockerd_pid: pid,
+            })
+        })
+        .collect()
 }
 
 /// What one command printed and how it ended.
@@ -74,26 +103,48 @@ impl Lab {
     pub fn get() -> Lab {
         let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let lab = Lab {
-            root,
-            _serial: serial,
-        };
-        let status = lab.script(&["status"]);
+        let status = run(Command::new(root.join("scripts/lab")).arg("status"));
+        let servers = parse_status(&status.stdout);
         for server in SERVERS {
             assert!(
-                status
-                    .stdout
-                    .lines()
-                    .any(|l| l.starts_with(&format!("{server} ")) && l.contains("dockerd pid")),
+                servers
+                    .iter()
+                    .any(|s| s.name == server && s.dockerd_pid.is_some()),
                 "the lab is not up (server {server} missing): run `scripts/lab up 3` first \
                  (the README's test command `scripts/test` does)\n{status}"
             );
         }
-        lab
+        Lab {
+            root,
+            servers,
+            _serial: serial,
+        }
     }
 
-    fn script(&self, args: &[&str]) -> Run {
-        run(Command::new(self.root.join("scripts/lab")).args(args))
+    fn server(&self, name: &str) -> &LabServer {
+        self.servers
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("the lab has no server {name}"))
+    }
+
+    /// Server X's address on the lab's network (its swarm address).
+    pub fn addr(&self, server: &str) -> String {
+        self.server(server).addr.clone()
+    }
+
+    /// The pid of server X's dockerd (to freeze or stop that server).
+    pub fn dockerd_pid(&self, server: &str) -> u32 {
+        self.server(server)
+            .dockerd_pid
+            .unwrap_or_else(|| panic!("server {server}'s dockerd is not running"))
+    }
+
+    /// An address on the lab's network that no server has.
+    pub fn unused_addr(&self) -> String {
+        let a = self.addr("a");
+        let (prefix, _) = a.rsplit_once('.').expect("an IPv4 address");
+        format!("{prefix}.250")
     }
 
     /// `swarmpi ARGS` on server X.
@@ -107,6 +158,23 @@ impl Lab {
         command.args(env.iter().map(|(k, v)| format!("{k}={v}")));
         command.arg(env!("CARGO_BIN_EXE_swarmpi")).args(args);
         run(&mut command)
+    }
+
+    /// `swarmpi ARGS` on server X, started in the background: stderr piped,
+    /// stdout as given. Pair with [`interrupt`] for Ctrl-C.
+    pub fn spawn_swarmpi(
+        &self,
+        server: &str,
+        args: &[&str],
+        stdout: std::process::Stdio,
+    ) -> std::process::Child {
+        Command::new(self.root.join("scripts/lab"))
+            .args(["exec", server, "--", env!("CARGO_BIN_EXE_swarmpi")])
+            .args(args)
+            .stdout(stdout)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start swarmpi {args:?}: {e}"))
     }
 
     /// `docker ARGS` against server X's daemon.
@@ -144,9 +212,7 @@ impl Lab {
         }
         let init = self.swarmpi("a", &["init"]).success();
         let token = join_token_from(&init.stdout);
-        if self.swarm_state("b") != "active false"
-            || !self.node_addrs_ready("a").contains(&"10.77.0.3".to_string())
-        {
+        if self.swarm_state("b") != "active false" || !self.node_addrs_ready("a").contains(&self.addr("b")) {
             self.docker("b", &["swarm", "leave", "--force"]);
             self.swarmpi("b", &["join", &token]).success();
         }
@@ -176,12 +242,13 @@ impl Lab {
     /// Nodes that left stay listed (Down, or Ready for a moment after they
     /// leave); forget every node but a's and b's so counts stay exact.
     pub fn remove_down_nodes(&self) {
+        let keep = [self.addr("a"), self.addr("b")];
         let run = self.docker("a", &["node", "ls", "-q"]);
         for id in run.stdout.split_whitespace() {
             let addr = self
                 .docker("a", &["node", "inspect", "--format", "{{.Status.Addr}}", id])
                 .stdout;
-            if !["10.77.0.2", "10.77.0.3"].contains(&addr.trim()) {
+            if !keep.iter().any(|k| k == addr.trim()) {
                 self.docker("a", &["node", "rm", "--force", id]);
             }
         }
@@ -204,6 +271,25 @@ pub fn run(command: &mut Command) -> Run {
         .output()
         .unwrap_or_else(|e| panic!("could not run {command:?}: {e}"));
     Run::from_output(output, started.elapsed())
+}
+
+/// The real `swarmpi` binary with no Docker anywhere (DOCKER_HOST points at
+/// nothing) and an empty state directory: for checks that must fail before
+/// swarmpi talks to Docker.
+pub fn swarmpi_without_docker(args: &[&str]) -> Run {
+    let state = std::env::temp_dir().join(format!("swarmpi-nodocker-{}", std::process::id()));
+    run(Command::new(env!("CARGO_BIN_EXE_swarmpi"))
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("SWARMPI_STATE_DIR", &state)
+        .args(args))
+}
+
+/// Ctrl-C to a background command (SIGINT, as a terminal sends it).
+pub fn interrupt(child: &std::process::Child) {
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
 }
 
 /// Polls `probe` until it returns Some, or panics after `limit`.

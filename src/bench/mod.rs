@@ -1,0 +1,117 @@
+//! `swarmpi bench`'s measurements: compile the ping-pong in the cluster,
+//! run it on one pair of containers per class (each run bounded), and judge
+//! each pair.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::access::OpenCluster;
+use crate::cluster::bench::{self, Class, Measured, Pair};
+use crate::cluster::placement::YIELD_PARAM;
+use crate::cluster::program::shell_quote;
+use crate::context::Context;
+use crate::job::{self, LocalProgram};
+use crate::net;
+
+const PINGPONG: &str = include_str!("pingpong.c");
+/// A pair that has not finished by then is judged on what it printed.
+const PAIR_LIMIT: Duration = Duration::from_secs(20);
+
+/// One measured pair, as `bench --json` prints it.
+#[derive(Debug, Serialize)]
+pub struct PairResult {
+    pub class: Class,
+    pub a: String,
+    pub b: String,
+    pub servers: Vec<String>,
+    /// Whether idle ranks yielded (run's default for this placement, unless
+    /// `--mca mpi_yield_when_idle` was given).
+    pub yielded: bool,
+    #[serde(flatten)]
+    pub measured: Measured,
+    pub ok: bool,
+    pub verdict: String,
+}
+
+/// The overlay's MTU (a container's eth0) and what to say about it against
+/// the manager's underlay, if anything.
+pub async fn mtu_check(cluster: &OpenCluster) -> Result<(Option<u32>, Option<String>)> {
+    let output = cluster.head().1.exec("cat /sys/class/net/eth0/mtu", &[]).await?;
+    let overlay: Option<u32> = output.stdout_text().trim().parse().ok();
+    let manager = cluster.servers.iter().find(|s| s.leader).map(|s| s.addr.clone());
+    let underlay = manager.and_then(|addr| net::interface_mtu(&addr));
+    Ok((overlay, overlay.and_then(|o| bench::mtu_note(underlay, o))))
+}
+
+/// Measures every pair; `mca` is passed to each mpirun.
+pub async fn measure(
+    ctx: &Context,
+    cluster: &OpenCluster,
+    mca: &[(String, String)],
+) -> Result<Vec<PairResult>> {
+    let local = LocalProgram::shipped_source("swarmpi_pingpong.c", PINGPONG)?;
+    let program = job::prepare(ctx, cluster, &local).await?;
+    let pairs = bench::pairs(&cluster.members);
+    let bar = ctx.printer.bar(pairs.len() as u64, "pairs measured");
+    let mut results: Vec<PairResult> = Vec::new();
+    for pair in &pairs {
+        let result = ctx
+            .cancel
+            .guard("measuring", measure_pair(cluster, pair, mca, &program));
+        let (yielded, measured) = result.await?;
+        let siblings = results
+            .iter()
+            .find(|r| r.class == Class::Siblings)
+            .and_then(|r| r.measured.bandwidth_mbs);
+        let (ok, verdict) = bench::verdict(pair.class, &measured, siblings);
+        let (a, b) = (&cluster.members[pair.a], &cluster.members[pair.b]);
+        let mut servers = vec![a.server.clone()];
+        if b.server != a.server {
+            servers.push(b.server.clone());
+        }
+        results.push(PairResult {
+            class: pair.class,
+            a: a.hostname.clone(),
+            b: b.hostname.clone(),
+            servers,
+            yielded,
+            measured,
+            ok,
+            verdict,
+        });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(results)
+}
+
+/// One bounded ping-pong run from the pair's first container.
+async fn measure_pair(
+    cluster: &OpenCluster,
+    pair: &Pair,
+    mca: &[(String, String)],
+    program: &str,
+) -> Result<(bool, Measured)> {
+    let (a, b) = (&cluster.members[pair.a], &cluster.members[pair.b]);
+    let hosts = if pair.a == pair.b {
+        format!("{}:2", a.ip)
+    } else {
+        format!("{}:1,{}:1", a.ip, b.ip)
+    };
+    let chosen = mca.iter().find(|(k, _)| k == YIELD_PARAM).map(|(_, v)| v != "0");
+    let yielded = chosen.unwrap_or_else(|| bench::pair_yields(&cluster.members, &cluster.servers, pair));
+    let mut words = vec![format!("timeout -k 5 {}", PAIR_LIMIT.as_secs())];
+    words.push(format!("mpirun -n 2 --host {hosts} --oversubscribe"));
+    words.push(format!("--mca {YIELD_PARAM} {}", u8::from(yielded)));
+    for (key, value) in mca.iter().filter(|(k, _)| k != YIELD_PARAM) {
+        words.push(format!("--mca {} {}", shell_quote(key), shell_quote(value)));
+    }
+    words.push(format!("stdbuf -oL {}", shell_quote(program)));
+    let output = cluster.nodes[pair.a]
+        .exec(&format!("cd ~ && {}", words.join(" ")), &[])
+        .await?;
+    // timeout(1) exits 124 when the bound passed.
+    Ok((yielded, bench::parse(&output.stdout_text(), output.code == 124)))
+}

@@ -1,0 +1,131 @@
+//! Unit tests of `bench`: pair selection, output parsing and verdicts.
+
+use super::*;
+use crate::cluster::members::test_member;
+use crate::cluster::servers::tests::server;
+
+fn member(slot: u32, server: &str) -> Member {
+    test_member(slot, server, 1)
+}
+
+#[test]
+fn one_pair_per_class_and_every_pair_of_servers() {
+    let members = [member(1, "a"), member(2, "b"), member(3, "a"), member(4, "c")];
+    let pairs = pairs(&members);
+    let shown: Vec<(Class, usize, usize)> = pairs.iter().map(|p| (p.class, p.a, p.b)).collect();
+    assert_eq!(
+        shown,
+        [
+            (Class::SameContainer, 0, 0),
+            (Class::Siblings, 0, 2),
+            (Class::CrossServer, 0, 1),
+            (Class::CrossServer, 0, 3),
+            (Class::CrossServer, 1, 3),
+        ]
+    );
+    let one_each = [member(1, "a"), member(2, "b")];
+    assert!(pairs_of(&one_each).iter().all(|c| *c != Class::Siblings));
+    let many: Vec<Member> = (1..=20).map(|i| member(i, &format!("s{i}"))).collect();
+    let cross = pairs_of(&many)
+        .iter()
+        .filter(|c| **c == Class::CrossServer)
+        .count();
+    assert_eq!(cross, MAX_SERVER_PAIRS, "bounded, not 190");
+}
+
+fn pairs_of(members: &[Member]) -> Vec<Class> {
+    pairs(members).into_iter().map(|p| p.class).collect()
+}
+
+#[test]
+fn pairs_on_a_full_machine_yield_and_same_container_pairs_do_not() {
+    let members = [member(1, "10.77.0.2"), member(2, "10.77.0.3")];
+    let servers = [
+        server("a", "10.77.0.2", "ready"),
+        server("b", "10.77.0.3", "ready"),
+    ];
+    let pairs = pairs(&members);
+    assert!(
+        !pair_yields(&members, &servers, &pairs[0]),
+        "shared memory needs no kernel"
+    );
+    assert!(
+        pair_yields(&members, &servers, &pairs[1]),
+        "2 ranks on the lab's 2 CPUs"
+    );
+}
+
+#[test]
+fn parses_what_the_ping_pong_printed() {
+    let both = parse("latency_us 20.61\nbandwidth_mbs 497.2\n", false);
+    assert_eq!((both.latency_us, both.bandwidth_mbs), (Some(20.61), Some(497.2)));
+    let half = parse("latency_us 31.0\n[mpi-1] some warning\n", true);
+    assert_eq!(
+        (half.latency_us, half.bandwidth_mbs, half.timed_out),
+        (Some(31.0), None, true)
+    );
+}
+
+#[test]
+fn verdicts_name_the_cause() {
+    let ok = Measured {
+        latency_us: Some(20.0),
+        bandwidth_mbs: Some(500.0),
+        timed_out: false,
+    };
+    assert_eq!(
+        verdict(Class::CrossServer, &ok, Some(1000.0)),
+        (true, "ok".into())
+    );
+    let tick = Measured {
+        latency_us: Some(4008.0),
+        ..ok.clone()
+    };
+    assert!(verdict(Class::Siblings, &tick, None).1.contains("scheduler tick"));
+    let black_hole = Measured {
+        bandwidth_mbs: None,
+        timed_out: true,
+        ..ok.clone()
+    };
+    assert!(
+        verdict(Class::CrossServer, &black_hole, None)
+            .1
+            .contains("MTU black hole")
+    );
+    let blocked = Measured {
+        latency_us: None,
+        bandwidth_mbs: None,
+        timed_out: true,
+    };
+    assert!(
+        verdict(Class::CrossServer, &blocked, None)
+            .1
+            .contains("blocked port")
+    );
+    let slow = Measured {
+        bandwidth_mbs: Some(50.0),
+        ..ok.clone()
+    };
+    assert!(
+        verdict(Class::CrossServer, &slow, Some(1000.0))
+            .1
+            .contains("slow link")
+    );
+    assert!(verdict(Class::SameContainer, &ok, None).0);
+}
+
+#[test]
+fn mtu_notes_say_when_the_overlay_does_not_follow_the_underlay() {
+    assert_eq!(mtu_note(Some(1500), 1450), None);
+    assert_eq!(mtu_note(None, 1450), None);
+    let jumbo = mtu_note(Some(9000), 1450).unwrap();
+    assert!(
+        jumbo.ends_with("deploy with --mtu 8950 for fewer, larger packets"),
+        "{jumbo}"
+    );
+    let too_big = mtu_note(Some(1500), 8950).unwrap();
+    assert!(
+        too_big.contains("large messages are fragmented or lost; deploy with --mtu 1450"),
+        "{too_big}"
+    );
+}

@@ -1,0 +1,48 @@
+//! Where things live in every container: the MPI user, its home, and the
+//! files swarmpi puts there. Every path and user name in the cluster comes
+//! from here.
+
+/// A path under the MPI user's home (the only place that spells it out).
+macro_rules! in_home {
+    ($path:literal) => {
+        concat!("/home/mpi/", $path)
+    };
+}
+
+/// The user MPI runs as in the node image (sshd allows no other).
+pub const MPI_USER: &str = "mpi";
+/// Programs `run` copies into every container, at the same path.
+pub const BIN_DIR: &str = in_home!(".swarmpi/bin");
+/// Sources compiled on the head.
+pub const SRC_DIR: &str = in_home!(".swarmpi/src");
+/// The deployed hostfile, mpirun's default.
+pub const HOSTFILE: &str = in_home!(".swarmpi/hostfile");
+/// The MPI user's authorized keys (the gateway's lists the manager's key).
+pub const AUTHORIZED_KEYS: &str = in_home!(".ssh/authorized_keys");
+/// Where runs keep the pids of their mpirun, for Ctrl-C.
+pub const RUN_DIR: &str = in_home!(".swarmpi/runs");
+
+/// The pid file of one run: each run has its own, so stopping one never
+/// stops another.
+pub fn pid_file(run_id: &str) -> String {
+    format!("{RUN_DIR}/{run_id}.pid")
+}
+
+/// `mpi@HOST`, for the ssh client's command line.
+pub fn login(host: &str) -> String {
+    format!("{MPI_USER}@{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_is_in_the_mpi_users_home() {
+        let home = format!("/home/{MPI_USER}/");
+        for path in [BIN_DIR, SRC_DIR, HOSTFILE, RUN_DIR, &pid_file("x")] {
+            assert!(path.starts_with(&home), "{path}");
+        }
+        assert_eq!(login("127.0.0.1"), "mpi@127.0.0.1");
+    }
+}

@@ -1,0 +1,76 @@
+//! `swarmpi bench`: MPI latency and bandwidth on the deployed cluster for
+//! each class of pair (same container, sibling containers, every pair of
+//! servers), with a verdict per pair that names the cause when one is far
+//! off. Exits 8 when any pair is.
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::bench::{self, PairResult};
+use crate::cli::BenchArgs;
+use crate::cluster::names::ClusterNames;
+use crate::context::Context;
+use crate::error::{ExitCode, Outcome};
+use crate::heal;
+use crate::printer::Printer;
+
+pub struct BenchOptions {
+    pub names: ClusterNames,
+    pub mca: Vec<(String, String)>,
+}
+
+impl TryFrom<BenchArgs> for BenchOptions {
+    type Error = anyhow::Error;
+
+    fn try_from(args: BenchArgs) -> Result<Self> {
+        Ok(BenchOptions {
+            names: args.cluster.try_into()?,
+            mca: args
+                .mca
+                .chunks(2)
+                .map(|kv| (kv[0].clone(), kv[1].clone()))
+                .collect(),
+        })
+    }
+}
+
+pub async fn run(ctx: &Context, options: BenchOptions) -> Result<Outcome> {
+    let cluster = heal::open(ctx, &options.names).await?;
+    let results = bench::measure(ctx, &cluster, &options.mca).await;
+    cluster.close().await;
+    let results = results?;
+    let ok = results.iter().all(|r| r.ok);
+    if ctx.printer.json_mode() {
+        ctx.printer
+            .json(&json!({ "cluster": options.names.cluster, "ok": ok, "pairs": results }));
+    } else {
+        print_table(&ctx.printer, &results);
+    }
+    Ok(if ok {
+        Outcome::Success
+    } else {
+        Outcome::Reported(ExitCode::PerformanceOff)
+    })
+}
+
+fn print_table(printer: &Printer, results: &[PairResult]) {
+    printer.data(format!(
+        "{:<16} {:<15} {:<24} {:>12} {:>12}  {}",
+        "PAIR", "CLASS", "SERVERS", "LATENCY", "BANDWIDTH", "VERDICT"
+    ));
+    for r in results {
+        let class = serde_json::to_value(r.class).ok();
+        let latency = r.measured.latency_us.map_or("-".into(), |l| format!("{l:.1} us"));
+        let bandwidth = r
+            .measured
+            .bandwidth_mbs
+            .map_or("-".into(), |b| format!("{b:.0} MB/s"));
+        printer.data(format!(
+            "{:<16} {:<15} {:<24} {latency:>12} {bandwidth:>12}  {}",
+            format!("{}/{}", r.a, r.b),
+            class.as_ref().and_then(|c| c.as_str()).unwrap_or_default(),
+            r.servers.join(" - "),
+            r.verdict
+        ));
+    }
+}

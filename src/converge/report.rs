@@ -1,0 +1,52 @@
+//! What a deploy tells the user: the objects it created or changed, and the
+//! table of containers it left ready.
+
+use super::Converge;
+use crate::cluster::members::{self, Member};
+use crate::swarm::service::Change;
+
+impl Converge<'_> {
+    pub(super) fn report_changes(&self, network_created: bool, service: Change, gateway: Change) {
+        let (names, printer) = (&self.request.names, &self.ctx.printer);
+        if network_created {
+            printer.info(format!("created overlay network {}", names.network()));
+        }
+        match service {
+            Change::Created => printer.info(format!(
+                "created service {}: {} per server on {} server(s)",
+                names.service(),
+                self.request.per_host,
+                self.usable.len()
+            )),
+            Change::Updated => printer.info(format!(
+                "reshaping service {} to {} container(s)",
+                names.service(),
+                self.replicas
+            )),
+            Change::Unchanged => {}
+        }
+        if gateway == Change::Created {
+            printer.info(format!("started gateway {} (127.0.0.1 only)", names.gateway()));
+        }
+    }
+
+    pub(super) fn print_summary(&self, members: &[Member]) {
+        let printer = &self.ctx.printer;
+        printer.info(format!(
+            "\n{:<16} {:<16} {:<16} {:>5}",
+            "CONTAINER", "SERVER", "IP", "SLOTS"
+        ));
+        for m in members {
+            printer.info(format!(
+                "{:<16} {:<16} {:<16} {:>5}",
+                m.hostname, m.server, m.ip, m.slots
+            ));
+        }
+        printer.info(format!(
+            "{} container(s) on {} server(s), {} slots; hostfile: ~/.swarmpi/hostfile in every container",
+            members.len(),
+            self.usable.len(),
+            members::total_slots(members)
+        ));
+    }
+}

@@ -1,0 +1,50 @@
+//! Opening a cluster for work, healing it first: when the swarm replaced a
+//! container (killed, crashed, its server restarted) or the gateway is gone,
+//! the cluster is deployed again as its state says — new host keys and
+//! addresses learned, files given to every container — in one line of
+//! output. Faults that a redeploy of the same shape cannot cure (a server
+//! down, a rejected task) fail at once, naming the server.
+
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+
+use crate::access::{self, Deployed, OpenCluster};
+use crate::cluster::names::ClusterNames;
+use crate::cluster::observe::{self, FAULT_HINT};
+use crate::context::Context;
+use crate::converge;
+use crate::error::{ExitCode, UserError};
+
+/// Why the deployed cluster needs a repair before use, if it does; a fault
+/// no repair of the same shape cures is an error.
+pub fn needs_repair(names: &ClusterNames, deployed: &Deployed) -> Result<Option<String>> {
+    if let Some(fault) = deployed.seen.faults.first() {
+        let message = format!("cluster {} is not ready: {fault}", names.cluster);
+        return Err(UserError::new(ExitCode::ClusterNotReady, message)
+            .hint(FAULT_HINT)
+            .into());
+    }
+    if let Some(reason) = observe::unusable_because(&names.cluster, &deployed.state.members, &deployed.seen) {
+        return Ok(Some(reason));
+    }
+    Ok(access::gateway_missing(names, deployed))
+}
+
+/// The cluster, repaired if need be, with a session to every member.
+pub async fn open(ctx: &Context, names: &ClusterNames) -> Result<OpenCluster> {
+    let mut deployed = access::observe_deployed(ctx, names).await?;
+    if let Some(reason) = needs_repair(names, &deployed)? {
+        let started = Instant::now();
+        converge::repair(ctx, &deployed.state)
+            .await
+            .with_context(|| format!("could not repair cluster {} ({reason})", names.cluster))?;
+        ctx.printer.info(format!(
+            "repaired cluster {} in {:.1} s: {reason}; host keys, known_hosts and hostfile updated everywhere",
+            names.cluster,
+            started.elapsed().as_secs_f64()
+        ));
+        deployed = access::observe_deployed(ctx, names).await?;
+    }
+    access::open_cluster(ctx, names, deployed).await
+}

@@ -1,0 +1,181 @@
+//! A job on a deployed cluster: compile the program on the head if it is a
+//! source file, put it in every container, run mpirun from the head and
+//! stream its output; Ctrl-C stops it on every container.
+
+mod copy;
+mod fit;
+
+pub use fit::fit;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+
+use crate::access::OpenCluster;
+use crate::cluster::digest;
+use crate::cluster::layout::{BIN_DIR, SRC_DIR, pid_file};
+use crate::cluster::program::{self, Compiler, Launch, shell_quote};
+use crate::context::Context;
+use crate::error::UserError;
+use crate::interrupt::Cancel;
+
+/// How long mpirun may take to stop its ranks after Ctrl-C.
+const STOP_WAIT: Duration = Duration::from_secs(15);
+
+/// The program, read and checked on the manager before anything starts.
+pub struct LocalProgram {
+    bytes: Vec<u8>,
+    remote_name: String,
+    compiler: Option<Compiler>,
+}
+
+impl LocalProgram {
+    /// Reads `path`: a source file to compile in the cluster, or a Linux
+    /// x86-64 executable.
+    pub fn read(path: &Path) -> Result<LocalProgram> {
+        use std::os::unix::fs::PermissionsExt;
+        let shown = path.display().to_string();
+        let metadata = std::fs::metadata(path).map_err(|e| {
+            UserError::usage(format!("cannot read program {shown}: {e}"))
+                .hint("give the path of a compiled MPI program or of its source file")
+        })?;
+        if !metadata.is_file() {
+            return Err(UserError::usage(format!("program {shown} is not a file")).into());
+        }
+        let remote_name = program::remote_file_name(path)?;
+        let compiler = program::compiler_for(path);
+        if compiler.is_none() && metadata.permissions().mode() & 0o111 == 0 {
+            return Err(UserError::usage(format!("program {shown} is not executable"))
+                .hint(format!(
+                    "chmod +x {shown}, or pass a source file (.c, .cpp, .f90) to compile in the cluster"
+                ))
+                .into());
+        }
+        let bytes = std::fs::read(path).with_context(|| format!("could not read {shown}"))?;
+        if compiler.is_none() {
+            program::check_linux_x86_64(&shown, &bytes)?;
+        }
+        Ok(LocalProgram {
+            bytes,
+            remote_name,
+            compiler,
+        })
+    }
+
+    /// A source file swarmpi itself ships (e.g. bench's ping-pong).
+    pub fn shipped_source(name: &str, source: &str) -> Result<LocalProgram> {
+        let remote_name = program::remote_file_name(Path::new(name))?;
+        let compiler = program::compiler_for(Path::new(name));
+        anyhow::ensure!(compiler.is_some(), "{name} is not a source file");
+        Ok(LocalProgram {
+            bytes: source.as_bytes().to_vec(),
+            remote_name,
+            compiler,
+        })
+    }
+}
+
+/// Runs the job; returns mpirun's exit status.
+pub async fn run(
+    ctx: &Context,
+    cluster: &OpenCluster,
+    local: &LocalProgram,
+    launch: &Launch,
+    args: &[String],
+) -> Result<u32> {
+    let remote_path = prepare(ctx, cluster, local).await?;
+    let command = program::mpirun_command(launch, &remote_path, args);
+    ctx.printer
+        .debug(format!("on {}: {command}", cluster.head().0.hostname));
+    stream(ctx, cluster, &command, "running the job").await
+}
+
+/// Compiles the program if need be and puts it in every container; returns
+/// its path there.
+pub async fn prepare(ctx: &Context, cluster: &OpenCluster, local: &LocalProgram) -> Result<String> {
+    let (binary, name) = match local.compiler {
+        Some(compiler) => {
+            let compiled = compile(ctx, cluster, local, compiler);
+            let binary = ctx.cancel.guard("compiling", compiled).await?;
+            (binary, program::binary_name(&local.remote_name))
+        }
+        None => (local.bytes.clone(), local.remote_name.clone()),
+    };
+    let remote_path = format!("{BIN_DIR}/{name}");
+    let copied = copy::distribute(cluster, &binary, &remote_path, &ctx.printer);
+    ctx.cancel.guard("copying the program", copied).await?;
+    Ok(remote_path)
+}
+
+/// Compiles the source on the head with the cluster's own MPI wrappers;
+/// returns the binary's bytes.
+async fn compile(
+    ctx: &Context,
+    cluster: &OpenCluster,
+    local: &LocalProgram,
+    compiler: Compiler,
+) -> Result<Vec<u8>> {
+    let (head, node) = cluster.head();
+    let source = format!("{SRC_DIR}/{}", local.remote_name);
+    let output = format!("{SRC_DIR}/{}", program::binary_name(&local.remote_name));
+    let command = format!(
+        "mkdir -p {SRC_DIR} && cat > {src} && {cc} -O2 -o {out} {src}",
+        src = shell_quote(&source),
+        cc = compiler.command(),
+        out = shell_quote(&output),
+    );
+    ctx.printer.info(format!(
+        "compiling {} with {} on {}",
+        local.remote_name,
+        compiler.command(),
+        head.hostname
+    ));
+    let result = node.exec(&command, &local.bytes).await?;
+    ctx.printer.passthrough(true, &result.stdout);
+    ctx.printer.passthrough(true, &result.stderr);
+    if result.code != 0 {
+        return Err(UserError::usage(format!(
+            "{} failed to compile {} (exit {})",
+            compiler.command(),
+            local.remote_name,
+            result.code
+        ))
+        .hint("fix the errors above; nothing was launched")
+        .into());
+    }
+    let binary = node.exec(&format!("cat {}", shell_quote(&output)), &[]).await?;
+    anyhow::ensure!(
+        binary.code == 0,
+        "could not read the compiled program on {}",
+        head.hostname
+    );
+    Ok(binary.stdout)
+}
+
+/// Runs `command` in the head, streaming its output; returns its exit
+/// status. Ctrl-C stops it (mpirun stops every rank) and leaves the cluster
+/// ready. Each run has its own pid file: two at once never stop each other.
+pub async fn stream(ctx: &Context, cluster: &OpenCluster, command: &str, doing: &str) -> Result<u32> {
+    let run_id = digest::hex(&rand::random::<[u8; 4]>());
+    let (_, head) = cluster.head();
+    let printer = &ctx.printer;
+    let line = program::stoppable(&run_id, command);
+    let job = head.exec_with(&line, &[], |is_stderr, bytes| {
+        printer.passthrough(is_stderr, bytes)
+    });
+    tokio::pin!(job);
+    tokio::select! {
+        status = &mut job => {
+            let _ = head.exec(&format!("rm -f {}", pid_file(&run_id)), &[]).await;
+            status
+        }
+        () = ctx.cancel.cancelled() => {
+            printer.warn(format!("interrupted: stopping what was {doing}"));
+            let stop = program::stop_command(&run_id);
+            let stopper = head.exec(&stop, &[]);
+            let _ = tokio::time::timeout(STOP_WAIT, async { tokio::join!(&mut job, stopper) }).await;
+            Err(Cancel::error(doing))
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The cluster's service (N containers per server) and what its tasks
+//! report: their states, and the host-key lines they print at start.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use bollard::models::{
+    NetworkAttachmentConfig, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
+    ServiceSpecUpdateConfig, ServiceSpecUpdateConfigOrderEnum, TaskSpec, TaskSpecContainerSpec,
+    TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets, TaskSpecPlacement, TaskSpecRestartPolicy,
+    TaskSpecRestartPolicyConditionEnum,
+};
+use bollard::query_parameters::{ListTasksOptionsBuilder, LogsOptionsBuilder, UpdateServiceOptionsBuilder};
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+
+use super::client::{Engine, daemon_message, is_not_found};
+use super::secret::KeySecret;
+use crate::cluster::hostkey::{self, HostKeyReport};
+use crate::cluster::names::ClusterNames;
+use crate::cluster::observe::{Task, TaskState};
+
+/// Where the entrypoint finds the authorized key (the secret's file name).
+const AUTHORIZED_KEYS_SECRET_FILE: &str = "swarmpi_authorized_keys";
+/// A restarted container waits this long (ns) before it starts again.
+const RESTART_DELAY_NS: i64 = 1_000_000_000;
+
+/// What the service should look like.
+#[derive(Debug, Clone)]
+pub struct ServiceShape {
+    pub image: String,
+    pub replicas: u32,
+    pub per_host: u32,
+    pub secret: KeySecret,
+}
+
+/// What `ensure` did to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+fn container_spec(names: &ClusterNames, shape: &ServiceShape) -> TaskSpecContainerSpec {
+    TaskSpecContainerSpec {
+        image: Some(shape.image.clone()),
+        hostname: Some(names.hostname_template()),
+        env: Some(vec!["SWARMPI_TASK_ID={{.Task.ID}}".into()]),
+        labels: Some(super::labels(names)),
+        secrets: Some(vec![TaskSpecContainerSpecSecrets {
+            file: Some(TaskSpecContainerSpecFile {
+                name: Some(AUTHORIZED_KEYS_SECRET_FILE.into()),
+                uid: Some("0".into()),
+                gid: Some("0".into()),
+                mode: Some(0o444),
+            }),
+            secret_id: Some(shape.secret.id.clone()),
+            secret_name: Some(shape.secret.name.clone()),
+        }]),
+        ..Default::default()
+    }
+}
+
+fn service_spec(names: &ClusterNames, shape: &ServiceShape) -> ServiceSpec {
+    ServiceSpec {
+        name: Some(names.service()),
+        labels: Some(super::labels(names)),
+        task_template: Some(TaskSpec {
+            container_spec: Some(container_spec(names, shape)),
+            placement: Some(TaskSpecPlacement {
+                max_replicas: Some(i64::from(shape.per_host)),
+                ..Default::default()
+            }),
+            restart_policy: Some(TaskSpecRestartPolicy {
+                condition: Some(TaskSpecRestartPolicyConditionEnum::ANY),
+                delay: Some(RESTART_DELAY_NS),
+                ..Default::default()
+            }),
+            networks: Some(vec![NetworkAttachmentConfig {
+                target: Some(names.network()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        mode: Some(ServiceSpecMode {
+            replicated: Some(ServiceSpecModeReplicated {
+                replicas: Some(i64::from(shape.replicas)),
+            }),
+            ..Default::default()
+        }),
+        // An MPI cluster is used whole: replace every container at once
+        // rather than one by one.
+        update_config: Some(ServiceSpecUpdateConfig {
+            parallelism: Some(0),
+            order: Some(ServiceSpecUpdateConfigOrderEnum::STOP_FIRST),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Creates the service, or updates it when its shape differs.
+pub async fn ensure(engine: &Engine, names: &ClusterNames, shape: &ServiceShape) -> Result<Change> {
+    let service = names.service();
+    let wanted = service_spec(names, shape);
+    let current = match engine.docker.inspect_service(&service, None).await {
+        Ok(current) => current,
+        Err(e) if is_not_found(&e) => {
+            engine
+                .docker
+                .create_service(wanted, None)
+                .await
+                .map_err(|e| anyhow::anyhow!(daemon_message(&e)))
+                .with_context(|| format!("could not create service {service}"))?;
+            return Ok(Change::Created);
+        }
+        Err(e) => return Err(e).with_context(|| format!("could not inspect service {service}")),
+    };
+    if same_shape(&current.spec.clone().unwrap_or_default(), &wanted) {
+        return Ok(Change::Unchanged);
+    }
+    let version = current.version.and_then(|v| v.index).unwrap_or_default();
+    let options = UpdateServiceOptionsBuilder::default()
+        .version(i32::try_from(version).unwrap_or(i32::MAX))
+        .build();
+    engine
+        .docker
+        .update_service(&service, wanted, options, None)
+        .await
+        .map_err(|e| anyhow::anyhow!(daemon_message(&e)))
+        .with_context(|| format!("could not update service {service}"))?;
+    Ok(Change::Updated)
+}
+
+/// The parts of a spec swarmpi sets: replicas, per-server limit, image, secret.
+fn same_shape(current: &ServiceSpec, wanted: &ServiceSpec) -> bool {
+    let key = |s: &ServiceSpec| {
+        let replicas = s
+            .mode
+            .as_ref()
+            .and_then(|m| m.replicated.as_ref())
+            .and_then(|r| r.replicas);
+        let task = s.task_template.as_ref();
+        let max = task
+            .and_then(|t| t.placement.as_ref())
+            .and_then(|p| p.max_replicas);
+        (replicas, max, task.map(container_of))
+    };
+    key(current) == key(wanted)
+}
+
+/// What a task's containers are made of: its image and key secret.
+fn container_of(task: &TaskSpec) -> (Option<String>, Option<String>) {
+    let container = task.container_spec.as_ref();
+    let image = container.and_then(|c| c.image.clone());
+    let secret = container
+        .and_then(|c| c.secrets.as_ref())
+        .and_then(|s| s.first())
+        .and_then(|s| s.secret_name.clone());
+    (image, secret)
+}
+
+/// Whether the service exists (whatever the state on this manager says).
+pub async fn exists(engine: &Engine, names: &ClusterNames) -> Result<bool> {
+    match engine.docker.inspect_service(&names.service(), None).await {
+        Ok(_) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("could not inspect service {}", names.service())),
+    }
+}
+
+/// Removes the service; true if there was one.
+pub(super) async fn remove(engine: &Engine, names: &ClusterNames) -> Result<bool> {
+    match engine.docker.delete_service(&names.service()).await {
+        Ok(()) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("could not remove service {}", names.service())),
+    }
+}
+
+/// The service's tasks; a task made from an older spec (a rolling update
+/// under way) is not `current`.
+pub async fn list_tasks(engine: &Engine, names: &ClusterNames) -> Result<Vec<Task>> {
+    let wanted = match engine.docker.inspect_service(&names.service(), None).await {
+        Ok(service) => service
+            .spec
+            .and_then(|s| s.task_template)
+            .map(|t| container_of(&t)),
+        Err(e) if is_not_found(&e) => None,
+        Err(e) => return Err(e).with_context(|| format!("could not inspect service {}", names.service())),
+    };
+    let filters = HashMap::from([("service".to_string(), vec![names.service()])]);
+    let tasks = engine
+        .docker
+        .list_tasks(Some(ListTasksOptionsBuilder::default().filters(&filters).build()))
+        .await
+        .with_context(|| format!("could not list the tasks of {}", names.service()))?;
+    Ok(tasks.into_iter().map(|t| task_of(t, wanted.as_ref())).collect())
+}
+
+fn task_of(task: bollard::models::Task, wanted: Option<&(Option<String>, Option<String>)>) -> Task {
+    use bollard::models::TaskState as Docker;
+    let current = wanted.is_none_or(|w| task.spec.as_ref().map(container_of).as_ref() == Some(w));
+    let status = task.status.unwrap_or_default();
+    Task {
+        current,
+        id: task.id.unwrap_or_default(),
+        slot: u32::try_from(task.slot.unwrap_or_default()).unwrap_or_default(),
+        node_id: task.node_id.unwrap_or_default(),
+        state: state_of(status.state.unwrap_or(Docker::NEW)),
+        // READY: a restarted task waiting out its restart delay.
+        desired_running: matches!(task.desired_state, Some(Docker::RUNNING | Docker::READY)),
+        error: status.err.unwrap_or_default(),
+    }
+}
+
+fn state_of(state: bollard::models::TaskState) -> TaskState {
+    use bollard::models::TaskState as Docker;
+    match state {
+        Docker::NEW => TaskState::New,
+        Docker::ALLOCATED => TaskState::Allocated,
+        Docker::PENDING => TaskState::Pending,
+        Docker::ASSIGNED => TaskState::Assigned,
+        Docker::ACCEPTED => TaskState::Accepted,
+        Docker::PREPARING => TaskState::Preparing,
+        Docker::READY => TaskState::Ready,
+        Docker::STARTING => TaskState::Starting,
+        Docker::RUNNING => TaskState::Running,
+        Docker::COMPLETE => TaskState::Complete,
+        Docker::SHUTDOWN => TaskState::Shutdown,
+        Docker::FAILED => TaskState::Failed,
+        Docker::REJECTED => TaskState::Rejected,
+        Docker::REMOVE => TaskState::Remove,
+        Docker::ORPHANED => TaskState::Orphaned,
+    }
+}
+
+/// The host keys the running tasks printed, read from each task's own log
+/// (so Docker attributes every line, tasks on other servers included), and
+/// the claims that were ignored.
+pub async fn host_key_reports(
+    engine: &Engine,
+    tasks: &[Task],
+) -> Result<(HashMap<String, HostKeyReport>, Vec<String>)> {
+    let running = tasks
+        .iter()
+        .filter(|t| t.desired_running && t.state == TaskState::Running);
+    let logs = join_all(running.map(|task| async move {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(false)
+            .follow(false)
+            .build();
+        let mut stream = engine.docker.task_logs(&task.id, Some(options));
+        let mut text = String::new();
+        while let Some(item) = stream.next().await {
+            let output = item.with_context(|| format!("could not read the log of task {}", task.id))?;
+            text.push_str(&output.to_string());
+        }
+        anyhow::Ok((task.id.as_str(), text))
+    }))
+    .await
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
+    let lines = logs
+        .iter()
+        .flat_map(|(task, text)| text.lines().map(move |line| (*task, line)));
+    Ok(hostkey::collect(lines))
+}

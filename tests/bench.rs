@@ -1,0 +1,35 @@
+//! `swarmpi bench` on the lab's cluster (2 servers x 2 containers). Checks
+//! behaviour only: every class of pair is measured and reported with numbers
+//! and the yield choice `run` would make. No timing is asserted.
+
+use serde_json::Value;
+
+use crate::harness::Lab;
+
+#[test]
+fn bench_reports_every_pair_class_with_numbers() {
+    let lab = Lab::get();
+    lab.ensure_swarm();
+    lab.swarmpi("a", &["deploy", "--per-host", "2"]).success();
+    let run = lab.swarmpi("a", &["bench", "--json"]);
+    assert!(run.code == 0 || run.code == 8, "{run}");
+    let report: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("bench JSON: {e}\n{run}"));
+    let pairs = report["pairs"].as_array().expect("pairs");
+    let classes: Vec<&str> = pairs.iter().map(|p| p["class"].as_str().unwrap()).collect();
+    assert_eq!(classes, ["same-container", "siblings", "cross-server"], "{run}");
+    for pair in pairs {
+        for field in ["latency_us", "bandwidth_mbs"] {
+            let value = pair[field]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{field} missing: {pair}"));
+            assert!(value > 0.0, "{pair}");
+        }
+        assert!(pair["verdict"].as_str().is_some_and(|v| !v.is_empty()), "{pair}");
+    }
+    // Shared memory needs no kernel; containers on the lab's one 2-CPU machine do.
+    let yielded: Vec<bool> = pairs.iter().map(|p| p["yielded"].as_bool().unwrap()).collect();
+    assert_eq!(yielded, [false, true, true], "{run}");
+    assert_eq!(pairs[2]["servers"].as_array().unwrap().len(), 2, "{run}");
+    assert_eq!(report["ok"], pairs.iter().all(|p| p["ok"] == true));
+}

@@ -1,0 +1,90 @@
+//! Bad input that swarmpi refuses before it talks to Docker: these run the
+//! real binary with no Docker reachable, so a check made too late would
+//! fail with "cannot reach the Docker daemon" (exit 3) instead.
+
+use crate::harness::{Run, swarmpi_without_docker as swarmpi};
+
+fn example(name: &str) -> String {
+    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[track_caller]
+fn refused(run: Run, message: &str) {
+    let run = run.failure(2, message);
+    assert!(
+        !run.stderr.contains("Docker daemon"),
+        "checked only after reaching for Docker:\n{run}"
+    );
+}
+
+#[test]
+fn deploy_refuses_bad_counts_names_subnets_and_mtus() {
+    refused(
+        swarmpi(&["deploy", "--per-host", "0"]),
+        "--per-host must be 1 to 64, got 0",
+    );
+    refused(
+        swarmpi(&["deploy", "--per-host", "100000"]),
+        "--per-host must be 1 to 64",
+    );
+    refused(
+        swarmpi(&["deploy", "--slots", "0"]),
+        "--slots must be 1 to 1024, got 0",
+    );
+    refused(
+        swarmpi(&["deploy", "--mtu", "100"]),
+        "--mtu must be 576 to 9000, got 100",
+    );
+    refused(
+        swarmpi(&["deploy", "--name", "Bad_Name"]),
+        "invalid cluster name 'Bad_Name'",
+    );
+    refused(
+        swarmpi(&["deploy", "--subnet", "10.9.0.1/24"]),
+        "host bits are set",
+    );
+    refused(
+        swarmpi(&["deploy", "--subnet", "10.9.0.0/30"]),
+        "the prefix must be 8 to 28",
+    );
+}
+
+#[test]
+fn every_cluster_command_refuses_a_bad_name() {
+    for command in ["status", "down", "shell"] {
+        refused(swarmpi(&[command, "--name", "x-"]), "invalid cluster name 'x-'");
+    }
+    refused(
+        swarmpi(&["exec", "--name", "a_b", "true"]),
+        "invalid cluster name 'a_b'",
+    );
+}
+
+#[test]
+fn run_refuses_unreadable_and_unusable_programs() {
+    refused(
+        swarmpi(&["run", "-n", "2", "/nonexistent/a.out"]),
+        "cannot read program /nonexistent/a.out",
+    );
+    let readme = format!("{}/README.md", env!("CARGO_MANIFEST_DIR"));
+    refused(swarmpi(&["run", "-n", "2", &readme]), "is not executable");
+    let script = format!("{}/scripts/lab", env!("CARGO_MANIFEST_DIR"));
+    refused(
+        swarmpi(&["run", "-n", "2", &script]),
+        "not a Linux x86-64 executable: it is not an ELF file",
+    );
+    refused(
+        swarmpi(&["run", "-n", "2", env!("CARGO_MANIFEST_DIR")]),
+        "is not a file",
+    );
+    refused(
+        swarmpi(&["run", "-n", "0", &example("hello_mpi.cpp")]),
+        "-n must be at least 1",
+    );
+}
+
+#[test]
+fn a_malformed_join_token_is_refused_before_docker() {
+    let run = swarmpi(&["join", "not-a-token"]).failure(5, "malformed join token");
+    assert!(run.stderr.contains("hint:"), "{run}");
+}
