@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::Lab;
+use crate::harness::{Lab, interrupt};
 
 fn example(name: &str) -> String {
     format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -53,7 +53,7 @@ fn c_source_and_local_executable_both_run() {
     let dir = std::env::temp_dir().join(format!("swarmpi-run-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let binary = dir.join("hello_bin");
-    let image = swarmpi::swarm::image::default_image_ref();
+    let image = swarmpi::cluster::image::default_image_ref();
     lab.sh(
         "a",
         &format!(
@@ -146,7 +146,9 @@ fn ctrl_c_stops_the_job_and_the_next_run_succeeds() {
             "for h in $(cut -d' ' -f1 ~/.swarmpi/hostfile); do ssh $h pgrep -c slow_print || true; done",
         ],
     );
-    assert!(left.stdout.lines().all(|l| l.trim() == "0"), "{left}");
+    let left = left.success();
+    let counts: Vec<&str> = left.stdout.lines().map(str::trim).collect();
+    assert_eq!(counts, ["0"; 4], "a rank count per container, all zero:\n{left}");
     lab.swarmpi("a", &["run", "-n", "4", &example("hello_mpi.cpp")])
         .success();
 }
@@ -154,30 +156,14 @@ fn ctrl_c_stops_the_job_and_the_next_run_succeeds() {
 #[test]
 fn run_refuses_bad_input_before_launching() {
     let lab = deployed();
-    lab.swarmpi("a", &["run", "-n", "5", &example("hello_mpi.cpp")])
-        .failure(2, "more ranks than cluster mpi has slots (4)");
-    lab.swarmpi("a", &["run", "-n", "2", "/nonexistent/a.out"])
-        .failure(2, "cannot read program /nonexistent/a.out");
     lab.swarmpi(
         "a",
-        &[
-            "run",
-            "-n",
-            "2",
-            &format!("{}/README.md", env!("CARGO_MANIFEST_DIR")),
-        ],
+        &["run", "-n", "5", "--no-oversubscribe", &example("hello_mpi.cpp")],
     )
-    .failure(2, "is not executable");
-    lab.swarmpi(
-        "a",
-        &[
-            "run",
-            "-n",
-            "2",
-            &format!("{}/scripts/lab", env!("CARGO_MANIFEST_DIR")),
-        ],
-    )
-    .failure(2, "not a Linux x86-64 executable: it is not an ELF file");
+    .failure(2, "more ranks than cluster mpi has slots (4)");
+    lab.swarmpi("a", &["run", "-n", "33", &example("hello_mpi.cpp")])
+        .failure(2, "-n 33 is more than 8 ranks per slot of cluster mpi (4 slots)");
+    // Unreadable or unusable programs need no Docker: tests/input.rs.
     lab.swarmpi(
         "a",
         &["run", "--name", "nosuch", "-n", "2", &example("hello_mpi.cpp")],
@@ -189,12 +175,11 @@ fn run_refuses_bad_input_before_launching() {
         .failure(2, "mpicc failed to compile");
 }
 
-#[test]
-fn run_names_a_container_that_is_gone() {
-    let lab = deployed();
-    let id = lab
+/// The id of one of the cluster's containers on `server`, by hostname.
+fn container_id(lab: &Lab, server: &str, hostname: &str) -> String {
+    let ids = lab
         .docker(
-            "b",
+            server,
             &[
                 "ps",
                 "-q",
@@ -203,23 +188,199 @@ fn run_names_a_container_that_is_gone() {
             ],
         )
         .success();
-    let id = id.stdout.lines().next().unwrap().to_string();
-    lab.docker("b", &["rm", "-f", &id]).success();
+    ids.stdout
+        .lines()
+        .find(|id| lab.docker(server, &["exec", id, "hostname"]).stdout.trim() == hostname)
+        .unwrap_or_else(|| panic!("no container {hostname} on server {server}"))
+        .to_string()
+}
+
+/// Which server runs `hostname` (from `status --json`).
+fn server_of(lab: &Lab, hostname: &str) -> String {
+    let status = lab.swarmpi("a", &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let addr = status["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == hostname)
+        .map(|c| c["server"].as_str().unwrap().to_string())
+        .unwrap();
+    if addr == lab.addr("a") {
+        "a".into()
+    } else {
+        "b".into()
+    }
+}
+
+/// Kills `hostname`'s container; status then says it will be repaired, and
+/// the next run heals the cluster and succeeds.
+fn kill_then_run_heals(lab: &Lab, hostname: &str) {
+    let server = server_of(lab, hostname);
+    let id = container_id(lab, &server, hostname);
+    lab.docker(&server, &["kill", &id]).success();
+    let status = crate::harness::wait_for("status to see the replacement", Duration::from_secs(30), || {
+        let run = lab.swarmpi("a", &["status"]);
+        (run.code == 7 && run.stdout.contains("will be repaired")).then_some(run)
+    });
+    assert!(
+        status.stdout.contains(&format!("container {hostname} on server")),
+        "{status}"
+    );
+    let run = lab
+        .swarmpi("a", &["run", "-n", "4", &example("hello_mpi.cpp")])
+        .success();
+    assert!(run.stderr.contains("repaired cluster mpi"), "{run}");
+    assert_eq!(
+        run.stdout.lines().filter(|l| l.starts_with("Size: 4")).count(),
+        4,
+        "{run}"
+    );
+    lab.swarmpi("a", &["status"]).success();
+}
+
+#[test]
+fn a_killed_container_is_healed_by_the_next_run() {
+    let lab = deployed();
+    kill_then_run_heals(&lab, "mpi-4");
+}
+
+#[test]
+fn a_killed_head_is_healed_by_the_next_run() {
+    let lab = deployed();
+    kill_then_run_heals(&lab, "mpi-1");
+}
+
+#[test]
+fn a_killed_gateway_is_recreated_by_the_next_run() {
+    let lab = deployed();
+    lab.docker("a", &["rm", "-f", "swarmpi-mpi-gateway"]).success();
+    let status = lab.swarmpi("a", &["status"]);
+    assert_eq!(status.code, 7, "{status}");
+    assert!(
+        status
+            .stdout
+            .contains("the gateway container swarmpi-mpi-gateway is not running"),
+        "{status}"
+    );
     let run = lab
         .swarmpi("a", &["run", "-n", "2", &example("hello_mpi.cpp")])
-        .failure(7, "on server 10.77.0.3");
-    assert!(run.stderr.contains("swarmpi deploy"), "{run}");
-    // deploy repairs it.
-    lab.swarmpi("a", &["deploy", "--per-host", "2"]).success();
-    lab.swarmpi("a", &["run", "-n", "4", &example("hello_mpi.cpp")])
         .success();
+    assert!(run.stderr.contains("repaired cluster mpi"), "{run}");
+    lab.swarmpi("a", &["status"]).success();
+}
+
+/// What the manager's reboot or Docker restart does to the gateway: the same
+/// container starts again (restart policy) and must keep working.
+#[test]
+fn a_restarted_gateway_keeps_working_without_repair() {
+    let lab = deployed();
+    lab.docker("a", &["restart", "swarmpi-mpi-gateway"]).success();
+    let run = lab
+        .swarmpi("a", &["run", "-n", "2", &example("hello_mpi.cpp")])
+        .success();
+    assert!(!run.stderr.contains("repaired"), "{run}");
+    lab.swarmpi("a", &["deploy", "--per-host", "2"]).success();
 }
 
 #[test]
 fn exec_runs_in_the_head_as_the_mpi_user() {
     let lab = deployed();
-    let run = lab.swarmpi("a", &["exec", "whoami"]).success();
-    assert_eq!(run.stdout.trim(), "mpi");
+    let run = lab
+        .swarmpi("a", &["exec", "sh", "-c", "whoami; hostname"])
+        .success();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    // The head is the lowest slot: mpi-1.
+    assert_eq!(lines, ["mpi", "mpi-1"], "{run}");
     let code = lab.swarmpi("a", &["exec", "sh", "-c", "exit 4"]);
     assert_eq!(code.code, 4, "{code}");
+}
+
+#[test]
+fn the_missions_run_n_8_after_deploy_per_host_2_runs_as_typed() {
+    // Two 2-CPU servers, 2 containers each: 1 slot per container, 4 in all.
+    let lab = deployed();
+    let run = lab
+        .swarmpi("a", &["run", "-n", "8", &example("hello_mpi.cpp")])
+        .success();
+    let ranks = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Size: 8, Rank: "))
+        .count();
+    assert_eq!(ranks, 8, "{run}");
+    assert!(
+        run.stderr.contains("note: 8 ranks on 4 slots: ranks share cores"),
+        "{run}"
+    );
+}
+
+/// What `mpi_yield_when_idle` the ranks of `swarmpi run ARGS yield_check.c` saw.
+fn yield_seen(lab: &Lab, args: &[&str]) -> (String, crate::harness::Run) {
+    let example = example("yield_check.c");
+    let mut all: Vec<&str> = vec!["run"];
+    all.extend(args);
+    all.push(&example);
+    let run = lab.swarmpi("a", &all).success();
+    let seen = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("yield="))
+        .unwrap_or_else(|| panic!("no yield= line:\n{run}"))
+        .to_string();
+    (seen, run)
+}
+
+#[test]
+fn ranks_yield_when_they_fill_the_machines_cores_unless_told_otherwise() {
+    // The lab's servers share one 2-CPU machine: 2 ranks in 2 containers fill it.
+    let lab = deployed();
+    let (seen, run) = yield_seen(&lab, &["-n", "2"]);
+    assert_eq!(seen, "1", "{run}");
+    assert!(run.stderr.contains("note: 2 ranks on 2 CPUs (servers "), "{run}");
+    assert!(run.stderr.contains("share one machine"), "{run}");
+    let (seen, run) = yield_seen(&lab, &["-n", "2", "--mca", "mpi_yield_when_idle", "0"]);
+    assert_eq!(seen, "0", "the user's choice wins:\n{run}");
+    assert!(!run.stderr.contains("idle ranks yield"), "{run}");
+    // One rank: nothing to share with, nothing set.
+    let (seen, run) = yield_seen(&lab, &["-n", "1"]);
+    assert_eq!(seen, "unset", "{run}");
+}
+
+#[test]
+fn ctrl_c_stops_a_command_started_by_exec() {
+    let lab = deployed();
+    let args = ["-q", "exec", "sh", "-c", "echo started; sleep 300"];
+    let mut child = lab.spawn_swarmpi("a", &args, Stdio::piped());
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first.trim(), "started");
+    let started = Instant::now();
+    interrupt(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // The remote command is gone, not orphaned in the head.
+    let left = lab
+        .swarmpi("a", &["exec", "sh", "-c", "pgrep -c -f '[s]leep 300' || true"])
+        .success();
+    assert_eq!(left.stdout.trim(), "0", "{left}");
+}
+
+#[test]
+fn two_runs_at_once_on_one_cluster_both_work() {
+    let lab = deployed();
+    // Compiled and copied once, so both runs start from the same program.
+    lab.swarmpi("a", &["run", "-n", "2", &example("slow_print.c"), "0"])
+        .success();
+    let (a, mut a_out, _) = start_slow_print("2", "3");
+    let (b, mut b_out, _) = start_slow_print("2", "3");
+    for (mut child, out) in [(a, &mut a_out), (b, &mut b_out)] {
+        let mut second = String::new();
+        out.read_line(&mut second).unwrap();
+        assert_eq!(second.trim(), "second line");
+        assert!(child.wait().unwrap().success());
+    }
+    drop(lab);
 }
