@@ -54,8 +54,13 @@ pub enum Command {
     Status(StatusArgs),
     /// Remove a cluster from every server.
     Down(DownArgs),
-    /// Run an MPI program (executable or C/C++/Fortran source) on the cluster.
+    /// Run an MPI program (executable, C/C++/Fortran source, Python script,
+    /// or a program in a synced project) on the cluster.
     Run(RunArgs),
+    /// Put a project directory in every container, sending only what changed.
+    Sync(SyncArgs),
+    /// Copy files between the manager and containers, as `docker cp` does.
+    Cp(CpArgs),
     /// Run a command in the head container as the MPI user.
     Exec(ExecArgs),
     /// Open an interactive shell in the head container as the MPI user.
@@ -71,6 +76,7 @@ impl Command {
             Command::Init(args) => args.json,
             Command::Status(args) => args.json,
             Command::Bench(args) => args.json,
+            Command::Sync(args) => args.json,
             _ => false,
         }
     }
@@ -109,12 +115,52 @@ pub struct RunArgs {
     #[arg(long, value_name = "ARG", allow_hyphen_values = true, action = clap::ArgAction::Append)]
     pub mpi_arg: Vec<String>,
 
-    /// The program: a Linux x86-64 executable, or a .c/.cpp/.cc/.cxx/.f90/.f source.
+    /// Sync this project directory to every container first, and run the
+    /// program there (PROGRAM is then a path in the project, e.g. ./solver).
+    #[arg(long, visible_alias = "workdir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Build the project in the cluster before running, e.g. `make` (once,
+    /// in the head; what it writes goes to every container).
+    #[arg(long, value_name = "COMMAND", requires = "dir")]
+    pub build: Option<String>,
+
+    /// The program: a Linux x86-64 executable, a .c/.cpp/.cc/.cxx/.f90/.f
+    /// source, a .py script; with --dir, a program in the project.
     pub program: PathBuf,
 
     /// Arguments for the program.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// The project directory; it goes to ~/projects/NAME in every container.
+    pub dir: PathBuf,
+
+    /// Print what was sent as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  swarmpi cp mpi-3:results/out.dat ./     from one container\n  \
+    swarmpi cp ./input.dat mpi:data/         into every container of cluster mpi\n  \
+    swarmpi cp ./params mpi-1:               into one container's home"
+)]
+pub struct CpArgs {
+    /// What to copy: a local path, or CONTAINER:PATH (e.g. mpi-3:out.dat).
+    pub source: String,
+
+    /// Where: CLUSTER:PATH (every container), CONTAINER:PATH, or a local
+    /// path. Relative container paths start at the MPI user's home; a
+    /// trailing '/' means into that directory.
+    pub dest: String,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,7 @@ pub mod config;
 pub mod context;
 pub mod converge;
 pub mod error;
+pub mod files;
 pub mod heal;
 pub mod interrupt;
 pub mod job;
@@ -42,7 +43,9 @@ pub mod wait;
 use anyhow::Result;
 
 use cli::{Cli, Command};
-use commands::{bench as bench_cmd, deploy, down, exec, init, join, leave, run as run_cmd, shell, status};
+use commands::{
+    bench as bench_cmd, cp, deploy, down, exec, init, join, leave, run as run_cmd, shell, status, sync,
+};
 use context::Context;
 use error::Outcome;
 
@@ -80,6 +83,8 @@ async fn dispatch(command: Command, ctx: &Context) -> Result<Outcome> {
         }
         Command::Down(args) => down::run(ctx, args.cluster.try_into()?).await,
         Command::Run(args) => run_cmd::run(ctx, args.try_into()?).await,
+        Command::Sync(args) => c.guard("syncing", sync::run(ctx, args.try_into()?)).await,
+        Command::Cp(args) => c.guard("copying", cp::run(ctx, args.try_into()?)).await,
         Command::Exec(args) => exec::run(ctx, args.try_into()?).await,
         Command::Shell(args) => shell::run(ctx, args.cluster.try_into()?).await,
         Command::Bench(args) => bench_cmd::run(ctx, args.try_into()?).await,

@@ -3,6 +3,7 @@
 
 mod bench;
 mod deploy;
+mod files;
 mod foundation;
 mod harness;
 mod input;

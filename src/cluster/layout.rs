@@ -11,6 +11,12 @@ macro_rules! in_home {
 
 /// The user MPI runs as in the node image (sshd allows no other).
 pub const MPI_USER: &str = "mpi";
+/// Its home: where relative paths in `swarmpi cp` start.
+pub const HOME: &str = in_home!("");
+/// Where `swarmpi sync` puts each project, by the name of its directory.
+pub const PROJECTS_DIR: &str = in_home!("projects");
+/// What each sync put in a container, by project (see `files/helper.py`).
+pub const SYNC_DIR: &str = in_home!(".swarmpi/sync");
 /// Programs `run` copies into every container, at the same path.
 pub const BIN_DIR: &str = in_home!(".swarmpi/bin");
 /// Sources compiled on the head.
@@ -28,6 +34,25 @@ pub fn pid_file(run_id: &str) -> String {
     format!("{RUN_DIR}/{run_id}.pid")
 }
 
+/// A synced project's directory in every container.
+pub fn project_dir(name: &str) -> String {
+    format!("{PROJECTS_DIR}/{name}")
+}
+
+/// The list of what the last sync of project `name` put in a container.
+pub fn sync_state(name: &str) -> String {
+    format!("{SYNC_DIR}/{name}.json")
+}
+
+/// `path` in a container: relative paths start at the MPI user's home.
+pub fn in_container(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{HOME}{path}")
+    }
+}
+
 /// `mpi@HOST`, for the ssh client's command line.
 pub fn login(host: &str) -> String {
     format!("{MPI_USER}@{host}")
@@ -40,9 +65,20 @@ mod tests {
     #[test]
     fn every_path_is_in_the_mpi_users_home() {
         let home = format!("/home/{MPI_USER}/");
-        for path in [BIN_DIR, SRC_DIR, HOSTFILE, RUN_DIR, &pid_file("x")] {
+        for path in [
+            BIN_DIR,
+            SRC_DIR,
+            HOSTFILE,
+            RUN_DIR,
+            &pid_file("x"),
+            &project_dir("p"),
+            &sync_state("p"),
+            &in_container("out/r.dat"),
+        ] {
             assert!(path.starts_with(&home), "{path}");
         }
         assert_eq!(login("127.0.0.1"), "mpi@127.0.0.1");
+        assert_eq!(in_container("/tmp/x"), "/tmp/x");
+        assert_eq!(in_container("results/"), "/home/mpi/results/");
     }
 }

@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod bench;
 pub mod digest;
+pub mod endpoint;
 pub mod hostkey;
 pub mod image;
 pub mod layout;
@@ -14,4 +15,5 @@ pub mod placement;
 pub mod plan;
 pub mod program;
 pub mod servers;
+pub mod sync;
 pub mod token;

@@ -1,5 +1,6 @@
-//! What `swarmpi run` was given: a Linux x86-64 executable or a source file
-//! to compile in the cluster, and the mpirun command line built from it.
+//! What `swarmpi run` was given: a Linux x86-64 executable, a source file
+//! to compile in the cluster or a Python script, and the mpirun command line
+//! built from it.
 
 use std::path::Path;
 
@@ -23,9 +24,44 @@ impl Compiler {
     }
 }
 
+/// What a program file is, from its name: how it gets to run on a rank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A Linux x86-64 executable, run as is.
+    Executable,
+    /// A source file, compiled in the cluster to an executable.
+    Source(Compiler),
+    /// A Python script, run by the image's python3 (with mpi4py).
+    Python,
+}
+
+impl Kind {
+    pub fn of(path: &Path) -> Kind {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("py") => Kind::Python,
+            Some(extension) => compiler_for(extension).map_or(Kind::Executable, Kind::Source),
+            None => Kind::Executable,
+        }
+    }
+
+    /// The words that start the program at `path` on a rank, its output
+    /// unbuffered or line-buffered so that lines stream as ranks print.
+    /// A source's path is that of its compiled executable.
+    pub fn launcher(self, path: &str) -> Vec<String> {
+        let lead: &[&str] = match self {
+            Kind::Python => &["python3", "-u"],
+            Kind::Executable | Kind::Source(_) => &["stdbuf", "-oL", "-eL"],
+        };
+        lead.iter()
+            .map(|w| w.to_string())
+            .chain([path.to_string()])
+            .collect()
+    }
+}
+
 /// A source file's compiler, from its extension.
-pub fn compiler_for(path: &Path) -> Option<Compiler> {
-    match path.extension()?.to_str()? {
+fn compiler_for(extension: &str) -> Option<Compiler> {
+    match extension {
         "c" => Some(Compiler::C),
         "cpp" | "cc" | "cxx" | "C" => Some(Compiler::Cxx),
         "f90" | "f" | "f95" | "f03" | "F90" => Some(Compiler::Fortran),
@@ -101,6 +137,8 @@ pub struct Launch {
     pub mca: Vec<(String, String)>,
     pub export: Vec<String>,
     pub map_by: Option<String>,
+    /// The ranks' working directory (mpirun's --wdir); default: the home.
+    pub workdir: Option<String>,
     pub extra: Vec<String>,
 }
 
@@ -111,8 +149,9 @@ impl Launch {
     }
 }
 
-/// The mpirun command line, ranks line-buffered (so output streams).
-pub fn mpirun_command(launch: &Launch, program: &str, args: &[String]) -> String {
+/// The mpirun command line; `program` is the launcher's words (see
+/// [`Kind::launcher`]).
+pub fn mpirun_command(launch: &Launch, program: &[String], args: &[String]) -> String {
     let mut words: Vec<String> = vec!["mpirun".into(), "-n".into(), launch.ranks.to_string()];
     words.extend(["--hostfile".into(), HOSTFILE.into()]);
     if launch.oversubscribe {
@@ -127,8 +166,11 @@ pub fn mpirun_command(launch: &Launch, program: &str, args: &[String]) -> String
     if let Some(map_by) = &launch.map_by {
         words.extend(["--map-by".into(), map_by.clone()]);
     }
+    if let Some(workdir) = &launch.workdir {
+        words.extend(["--wdir".into(), workdir.clone()]);
+    }
     words.extend(launch.extra.iter().cloned());
-    words.extend(["stdbuf".into(), "-oL".into(), "-eL".into(), program.into()]);
+    words.extend(program.iter().cloned());
     words.extend(args.iter().cloned());
     let quoted: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
     quoted.join(" ")
@@ -196,13 +238,18 @@ mod tests {
     }
 
     #[test]
-    fn picks_compilers_by_extension() {
-        assert_eq!(compiler_for(Path::new("x/hello.c")), Some(Compiler::C));
-        assert_eq!(compiler_for(Path::new("hello.cpp")), Some(Compiler::Cxx));
-        assert_eq!(compiler_for(Path::new("hello.cc")), Some(Compiler::Cxx));
-        assert_eq!(compiler_for(Path::new("hello.f90")), Some(Compiler::Fortran));
-        assert_eq!(compiler_for(Path::new("a.out")), None);
+    fn tells_programs_apart_by_name() {
+        let kind = |name| Kind::of(Path::new(name));
+        assert_eq!(kind("x/hello.c"), Kind::Source(Compiler::C));
+        assert_eq!(kind("hello.cpp"), Kind::Source(Compiler::Cxx));
+        assert_eq!(kind("hello.cc"), Kind::Source(Compiler::Cxx));
+        assert_eq!(kind("hello.f90"), Kind::Source(Compiler::Fortran));
+        assert_eq!(kind("sum.py"), Kind::Python);
+        assert_eq!(kind("a.out"), Kind::Executable);
+        assert_eq!(kind("solver"), Kind::Executable);
         assert_eq!(binary_name("hello.cpp"), "hello");
+        assert_eq!(Kind::Python.launcher("/p/sum.py"), ["python3", "-u", "/p/sum.py"]);
+        assert_eq!(Kind::Executable.launcher("./a"), ["stdbuf", "-oL", "-eL", "./a"]);
     }
 
     #[test]
@@ -215,9 +262,11 @@ mod tests {
             mca: vec![("btl".into(), "self,tcp".into())],
             export: vec!["OMP_NUM_THREADS".into()],
             map_by: Some("node".into()),
+            workdir: Some("/home/mpi/projects/p".into()),
             extra: vec![],
         };
-        let command = mpirun_command(&launch, "/home/mpi/.swarmpi/bin/a.out", &["x y".into()]);
+        let program = Kind::Executable.launcher("/home/mpi/.swarmpi/bin/a.out");
+        let command = mpirun_command(&launch, &program, &["x y".into()]);
         let line = stoppable("r1", &command);
         assert!(
             line.starts_with(
@@ -226,7 +275,7 @@ mod tests {
         );
         assert!(
             line.contains(
-                "--oversubscribe --mca btl self,tcp -x OMP_NUM_THREADS --map-by node stdbuf -oL -eL"
+                "--oversubscribe --mca btl self,tcp -x OMP_NUM_THREADS --map-by node --wdir /home/mpi/projects/p stdbuf -oL -eL"
             )
         );
         assert!(line.ends_with("/home/mpi/.swarmpi/bin/a.out 'x y'"));

@@ -5,6 +5,7 @@
 //! [`Outcome`]: crate::error::Outcome
 
 pub mod bench;
+pub mod cp;
 pub mod deploy;
 pub mod down;
 pub mod exec;
@@ -14,6 +15,7 @@ pub mod leave;
 pub mod run;
 pub mod shell;
 pub mod status;
+pub mod sync;
 
 use crate::cli::ClusterArgs;
 use crate::cluster::names::ClusterNames;

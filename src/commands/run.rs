@@ -1,6 +1,7 @@
 //! `swarmpi run -n N PROGRAM [ARGS...]`: put the program in every container
-//! (compiling it in the cluster if it is a source file), run mpirun from the
-//! head, stream its output, exit with its code (see `job`).
+//! (compiling it in the cluster if it is a source file), or sync and build a
+//! project (`--dir`, `--build`); run mpirun from the head, stream its output,
+//! exit with its code (see `job`).
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use crate::cluster::placement::Oversubscribe;
 use crate::cluster::program::Launch;
 use crate::context::Context;
 use crate::error::{Outcome, UserError};
+use crate::files::project::Project;
 use crate::heal;
 use crate::job::{self, LocalProgram};
 
@@ -21,6 +23,8 @@ pub struct RunOptions {
     pub oversubscribe: Oversubscribe,
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// A project to sync and run in, and how to build it.
+    pub project: Option<(PathBuf, Option<String>)>,
 }
 
 impl TryFrom<RunArgs> for RunOptions {
@@ -49,16 +53,27 @@ impl TryFrom<RunArgs> for RunOptions {
                 mca,
                 export: args.export,
                 map_by: args.map_by,
+                workdir: None,
                 extra: args.mpi_arg,
             },
             program: args.program,
             args: args.args,
+            project: args.dir.map(|dir| (dir, args.build)),
         })
     }
 }
 
+/// What runs: a program from the manager, or one in a project.
+enum Work {
+    Program(LocalProgram),
+    Project(Project, Option<String>),
+}
+
 pub async fn run(ctx: &Context, options: RunOptions) -> Result<Outcome> {
-    let local = LocalProgram::read(&options.program)?;
+    let work = match &options.project {
+        None => Work::Program(LocalProgram::read(&options.program)?),
+        Some((dir, build)) => Work::Project(Project::scan(dir)?, build.clone()),
+    };
     let cluster = heal::open(ctx, &options.names).await?;
     let launch = job::fit(
         ctx,
@@ -67,9 +82,14 @@ pub async fn run(ctx: &Context, options: RunOptions) -> Result<Outcome> {
         &options.launch,
         options.oversubscribe,
     );
-    let status = match launch {
-        Ok(launch) => job::run(ctx, &cluster, &local, &launch, &options.args).await,
-        Err(error) => Err(error),
+    let status = match (launch, &work) {
+        (Err(error), _) => Err(error),
+        (Ok(launch), Work::Program(local)) => job::run(ctx, &cluster, local, &launch, &options.args).await,
+        (Ok(launch), Work::Project(project, build)) => {
+            let program = options.program.to_string_lossy();
+            let build = build.as_deref();
+            job::project::run(ctx, &cluster, project, build, &launch, &program, &options.args).await
+        }
     };
     cluster.close().await;
     Ok(Outcome::Remote(status?))

@@ -1,9 +1,11 @@
 //! A job on a deployed cluster: compile the program on the head if it is a
-//! source file, put it in every container, run mpirun from the head and
-//! stream its output; Ctrl-C stops it on every container.
+//! source file, put it in every container (or run it from a synced project),
+//! run mpirun from the head and stream its output; Ctrl-C stops it on every
+//! container.
 
 mod copy;
 mod fit;
+pub mod project;
 
 pub use fit::fit;
 
@@ -15,7 +17,7 @@ use anyhow::{Context as _, Result};
 use crate::access::OpenCluster;
 use crate::cluster::digest;
 use crate::cluster::layout::{BIN_DIR, SRC_DIR, pid_file};
-use crate::cluster::program::{self, Compiler, Launch, shell_quote};
+use crate::cluster::program::{self, Compiler, Kind, Launch, shell_quote};
 use crate::context::Context;
 use crate::error::UserError;
 use crate::interrupt::Cancel;
@@ -27,12 +29,12 @@ const STOP_WAIT: Duration = Duration::from_secs(15);
 pub struct LocalProgram {
     bytes: Vec<u8>,
     remote_name: String,
-    compiler: Option<Compiler>,
+    kind: Kind,
 }
 
 impl LocalProgram {
-    /// Reads `path`: a source file to compile in the cluster, or a Linux
-    /// x86-64 executable.
+    /// Reads `path`: a source file to compile in the cluster, a Python
+    /// script, or a Linux x86-64 executable.
     pub fn read(path: &Path) -> Result<LocalProgram> {
         use std::os::unix::fs::PermissionsExt;
         let shown = path.display().to_string();
@@ -44,8 +46,8 @@ impl LocalProgram {
             return Err(UserError::usage(format!("program {shown} is not a file")).into());
         }
         let remote_name = program::remote_file_name(path)?;
-        let compiler = program::compiler_for(path);
-        if compiler.is_none() && metadata.permissions().mode() & 0o111 == 0 {
+        let kind = Kind::of(path);
+        if kind == Kind::Executable && metadata.permissions().mode() & 0o111 == 0 {
             return Err(UserError::usage(format!("program {shown} is not executable"))
                 .hint(format!(
                     "chmod +x {shown}, or pass a source file (.c, .cpp, .f90) to compile in the cluster"
@@ -53,25 +55,25 @@ impl LocalProgram {
                 .into());
         }
         let bytes = std::fs::read(path).with_context(|| format!("could not read {shown}"))?;
-        if compiler.is_none() {
+        if kind == Kind::Executable {
             program::check_linux_x86_64(&shown, &bytes)?;
         }
         Ok(LocalProgram {
             bytes,
             remote_name,
-            compiler,
+            kind,
         })
     }
 
     /// A source file swarmpi itself ships (e.g. bench's ping-pong).
     pub fn shipped_source(name: &str, source: &str) -> Result<LocalProgram> {
         let remote_name = program::remote_file_name(Path::new(name))?;
-        let compiler = program::compiler_for(Path::new(name));
-        anyhow::ensure!(compiler.is_some(), "{name} is not a source file");
+        let kind = Kind::of(Path::new(name));
+        anyhow::ensure!(matches!(kind, Kind::Source(_)), "{name} is not a source file");
         Ok(LocalProgram {
             bytes: source.as_bytes().to_vec(),
             remote_name,
-            compiler,
+            kind,
         })
     }
 }
@@ -85,7 +87,7 @@ pub async fn run(
     args: &[String],
 ) -> Result<u32> {
     let remote_path = prepare(ctx, cluster, local).await?;
-    let command = program::mpirun_command(launch, &remote_path, args);
+    let command = program::mpirun_command(launch, &local.kind.launcher(&remote_path), args);
     ctx.printer
         .debug(format!("on {}: {command}", cluster.head().0.hostname));
     stream(ctx, cluster, &command, "running the job").await
@@ -94,13 +96,13 @@ pub async fn run(
 /// Compiles the program if need be and puts it in every container; returns
 /// its path there.
 pub async fn prepare(ctx: &Context, cluster: &OpenCluster, local: &LocalProgram) -> Result<String> {
-    let (binary, name) = match local.compiler {
-        Some(compiler) => {
+    let (binary, name) = match local.kind {
+        Kind::Source(compiler) => {
             let compiled = compile(ctx, cluster, local, compiler);
             let binary = ctx.cancel.guard("compiling", compiled).await?;
             (binary, program::binary_name(&local.remote_name))
         }
-        None => (local.bytes.clone(), local.remote_name.clone()),
+        Kind::Executable | Kind::Python => (local.bytes.clone(), local.remote_name.clone()),
     };
     let remote_path = format!("{BIN_DIR}/{name}");
     let copied = copy::distribute(cluster, &binary, &remote_path, &ctx.printer);
