@@ -57,6 +57,14 @@ pub enum Command {
     /// Run an MPI program (executable, C/C++/Fortran source, Python script,
     /// or a program in a synced project) on the cluster.
     Run(RunArgs),
+    /// List the cluster's jobs (running and recent), attached or detached.
+    Jobs(JobsArgs),
+    /// Show a job's output so far; with -f, follow it until the job ends.
+    Logs(LogsArgs),
+    /// Wait for a job to end; exit with its exit code.
+    Wait(JobArgs),
+    /// Stop a job on every container.
+    Cancel(JobArgs),
     /// Put a project directory in every container, sending only what changed.
     Sync(SyncArgs),
     /// Copy files between the manager and containers, as `docker cp` does.
@@ -77,6 +85,7 @@ impl Command {
             Command::Status(args) => args.json,
             Command::Bench(args) => args.json,
             Command::Sync(args) => args.json,
+            Command::Jobs(args) => args.json,
             _ => false,
         }
     }
@@ -115,6 +124,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "ARG", allow_hyphen_values = true, action = clap::ArgAction::Append)]
     pub mpi_arg: Vec<String>,
 
+    /// Start the job and print its id at once; it runs on whatever happens
+    /// to this terminal (see `swarmpi jobs`, `logs`, `wait`, `cancel`).
+    #[arg(short, long)]
+    pub detach: bool,
+
     /// Sync this project directory to every container first, and run the
     /// program there (PROGRAM is then a path in the project, e.g. ./solver).
     #[arg(long, visible_alias = "workdir", value_name = "DIR")]
@@ -132,6 +146,36 @@ pub struct RunArgs {
     /// Arguments for the program.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Print the jobs as JSON on stdout (see docs/guide.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+
+    /// Follow the output until the job ends (Ctrl-C stops following, not the job).
+    #[arg(short, long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// The job's id, as `run --detach` and `swarmpi jobs` print it.
+    #[arg(value_name = "JOB")]
+    pub id: u32,
 }
 
 #[derive(Debug, Args)]

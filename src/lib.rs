@@ -44,7 +44,7 @@ use anyhow::Result;
 
 use cli::{Cli, Command};
 use commands::{
-    bench as bench_cmd, cp, deploy, down, exec, init, join, leave, run as run_cmd, shell, status, sync,
+    bench as bench_cmd, cp, deploy, down, exec, init, jobs, join, leave, run as run_cmd, shell, status, sync,
 };
 use context::Context;
 use error::Outcome;
@@ -83,6 +83,13 @@ async fn dispatch(command: Command, ctx: &Context) -> Result<Outcome> {
         }
         Command::Down(args) => down::run(ctx, args.cluster.try_into()?).await,
         Command::Run(args) => run_cmd::run(ctx, args.try_into()?).await,
+        Command::Jobs(args) => {
+            c.guard("reading", jobs::list(ctx, args.cluster.try_into()?))
+                .await
+        }
+        Command::Logs(args) => jobs::logs(ctx, args).await,
+        Command::Wait(args) => jobs::wait(ctx, args.try_into()?).await,
+        Command::Cancel(args) => c.guard("cancelling", jobs::cancel(ctx, args.try_into()?)).await,
         Command::Sync(args) => c.guard("syncing", sync::run(ctx, args.try_into()?)).await,
         Command::Cp(args) => c.guard("copying", cp::run(ctx, args.try_into()?)).await,
         Command::Exec(args) => exec::run(ctx, args.try_into()?).await,

@@ -7,4 +7,5 @@ mod files;
 mod foundation;
 mod harness;
 mod input;
+mod jobs;
 mod run;

@@ -25,6 +25,8 @@ pub const SRC_DIR: &str = in_home!(".swarmpi/src");
 pub const HOSTFILE: &str = in_home!(".swarmpi/hostfile");
 /// The MPI user's authorized keys (the gateway's lists the manager's key).
 pub const AUTHORIZED_KEYS: &str = in_home!(".ssh/authorized_keys");
+/// Where the head keeps each job's record and output (see `job/jobs.py`).
+pub const JOBS_DIR: &str = in_home!(".swarmpi/jobs");
 /// Where runs keep the pids of their mpirun, for Ctrl-C.
 pub const RUN_DIR: &str = in_home!(".swarmpi/runs");
 

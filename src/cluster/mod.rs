@@ -7,6 +7,7 @@ pub mod digest;
 pub mod endpoint;
 pub mod hostkey;
 pub mod image;
+pub mod jobs;
 pub mod layout;
 pub mod members;
 pub mod names;

@@ -45,11 +45,11 @@ impl Kind {
     }
 
     /// The words that start the program at `path` on a rank, its output
-    /// unbuffered or line-buffered so that lines stream as ranks print.
-    /// A source's path is that of its compiled executable.
+    /// line-buffered so that whole lines stream as ranks print. A source's
+    /// path is that of its compiled executable.
     pub fn launcher(self, path: &str) -> Vec<String> {
         let lead: &[&str] = match self {
-            Kind::Python => &["python3", "-u"],
+            Kind::Python => &["python3", "-c", PYTHON_LINE_BUFFERED],
             Kind::Executable | Kind::Source(_) => &["stdbuf", "-oL", "-eL"],
         };
         lead.iter()
@@ -58,6 +58,13 @@ impl Kind {
             .collect()
     }
 }
+
+/// Runs the script named after `-c`'s code as `__main__`, its output
+/// line-buffered: `python3 -u` would write a line's text and its newline
+/// apart, and mpirun would interleave the ranks' lines mid-line.
+const PYTHON_LINE_BUFFERED: &str = "import runpy, sys; \
+    sys.stdout.reconfigure(line_buffering=True); sys.stderr.reconfigure(line_buffering=True); \
+    sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name='__main__')";
 
 /// A source file's compiler, from its extension.
 fn compiler_for(extension: &str) -> Option<Compiler> {
@@ -248,7 +255,13 @@ mod tests {
         assert_eq!(kind("a.out"), Kind::Executable);
         assert_eq!(kind("solver"), Kind::Executable);
         assert_eq!(binary_name("hello.cpp"), "hello");
-        assert_eq!(Kind::Python.launcher("/p/sum.py"), ["python3", "-u", "/p/sum.py"]);
+        let python = Kind::Python.launcher("/p/sum.py");
+        assert_eq!(python.len(), 4);
+        assert_eq!(
+            [&python[0], &python[1], &python[3]],
+            ["python3", "-c", "/p/sum.py"]
+        );
+        assert!(python[2].contains("line_buffering=True"), "{python:?}");
         assert_eq!(Kind::Executable.launcher("./a"), ["stdbuf", "-oL", "-eL", "./a"]);
     }
 

@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod down;
 pub mod exec;
 pub mod init;
+pub mod jobs;
 pub mod join;
 pub mod leave;
 pub mod run;

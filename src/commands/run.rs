@@ -8,14 +8,14 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::cli::RunArgs;
-use crate::cluster::names::ClusterNames;
+use crate::cluster::names::{ClusterNames, DEFAULT_CLUSTER};
 use crate::cluster::placement::Oversubscribe;
 use crate::cluster::program::Launch;
 use crate::context::Context;
 use crate::error::{Outcome, UserError};
 use crate::files::project::Project;
 use crate::heal;
-use crate::job::{self, LocalProgram};
+use crate::job::{self, LocalProgram, Ran};
 
 pub struct RunOptions {
     pub names: ClusterNames,
@@ -25,6 +25,7 @@ pub struct RunOptions {
     pub args: Vec<String>,
     /// A project to sync and run in, and how to build it.
     pub project: Option<(PathBuf, Option<String>)>,
+    pub detach: bool,
 }
 
 impl TryFrom<RunArgs> for RunOptions {
@@ -59,6 +60,7 @@ impl TryFrom<RunArgs> for RunOptions {
             program: args.program,
             args: args.args,
             project: args.dir.map(|dir| (dir, args.build)),
+            detach: args.detach,
         })
     }
 }
@@ -82,15 +84,31 @@ pub async fn run(ctx: &Context, options: RunOptions) -> Result<Outcome> {
         &options.launch,
         options.oversubscribe,
     );
-    let status = match (launch, &work) {
+    let (args, detach) = (&options.args, options.detach);
+    let ran = match (launch, &work) {
         (Err(error), _) => Err(error),
-        (Ok(launch), Work::Program(local)) => job::run(ctx, &cluster, local, &launch, &options.args).await,
+        (Ok(launch), Work::Program(local)) => job::run(ctx, &cluster, local, &launch, args, detach).await,
         (Ok(launch), Work::Project(project, build)) => {
             let program = options.program.to_string_lossy();
             let build = build.as_deref();
-            job::project::run(ctx, &cluster, project, build, &launch, &program, &options.args).await
+            job::project::run(ctx, &cluster, project, build, &launch, (&program, args), detach).await
         }
     };
     cluster.close().await;
-    Ok(Outcome::Remote(status?))
+    match ran? {
+        Ran::Exited(status) => Ok(Outcome::Remote(status)),
+        Ran::Detached(id) => {
+            ctx.printer.data(id.to_string());
+            let name = options.names.cluster;
+            let flag = if name == DEFAULT_CLUSTER {
+                String::new()
+            } else {
+                format!(" --name {name}")
+            };
+            ctx.printer.info(format!(
+                "job {id} started on cluster {name}; `swarmpi logs{flag} -f {id}` follows it, `swarmpi wait{flag} {id}` waits for it, `swarmpi cancel{flag} {id}` stops it"
+            ));
+            Ok(Outcome::Success)
+        }
+    }
 }

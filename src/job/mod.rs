@@ -5,6 +5,7 @@
 
 mod copy;
 mod fit;
+pub mod jobs;
 pub mod project;
 
 pub use fit::fit;
@@ -78,19 +79,58 @@ impl LocalProgram {
     }
 }
 
-/// Runs the job; returns mpirun's exit status.
+/// How a run ended for this terminal.
+pub enum Ran {
+    /// Started and left running (`--detach`): its id.
+    Detached(u32),
+    /// Followed to its end: mpirun's exit status.
+    Exited(u32),
+}
+
+/// Puts the program in place and runs the job.
 pub async fn run(
     ctx: &Context,
     cluster: &OpenCluster,
     local: &LocalProgram,
     launch: &Launch,
     args: &[String],
-) -> Result<u32> {
+    detach: bool,
+) -> Result<Ran> {
     let remote_path = prepare(ctx, cluster, local).await?;
     let command = program::mpirun_command(launch, &local.kind.launcher(&remote_path), args);
+    let label = label(&local.remote_name, args);
+    start_job(ctx, cluster, &label, launch.ranks, &command, detach).await
+}
+
+/// What `jobs` shows of a job: its program and arguments.
+fn label(program: &str, args: &[String]) -> String {
+    let words: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    [program.to_string(), words.join(" ")]
+        .join(" ")
+        .trim()
+        .to_string()
+}
+
+/// Starts `command` as a job; follows it to its end unless `detach`.
+/// Ctrl-C while following cancels it.
+async fn start_job(
+    ctx: &Context,
+    cluster: &OpenCluster,
+    label: &str,
+    ranks: u32,
+    command: &str,
+    detach: bool,
+) -> Result<Ran> {
     ctx.printer
         .debug(format!("on {}: {command}", cluster.head().0.hostname));
-    stream(ctx, cluster, &command, "running the job").await
+    let id = ctx
+        .cancel
+        .guard("starting the job", jobs::start(cluster, label, ranks, command))
+        .await?;
+    if detach {
+        return Ok(Ran::Detached(id));
+    }
+    Ok(Ran::Exited(jobs::follow(ctx, cluster, id, true, true).await?))
 }
 
 /// Compiles the program if need be and puts it in every container; returns

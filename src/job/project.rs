@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use super::stream;
+use super::{Ran, stream};
 use crate::access::OpenCluster;
 use crate::cluster::program::{self, Kind, Launch, shell_quote};
 use crate::context::Context;
@@ -15,16 +15,16 @@ use crate::files::sync;
 
 /// Syncs `project`, builds it with `build` if given, then runs `program`
 /// (a path or command, relative to the project; a `.py` runs with
-/// python3) on the ranks; returns mpirun's exit status.
+/// python3) on the ranks, as a job (see `job::jobs`).
 pub async fn run(
     ctx: &Context,
     cluster: &OpenCluster,
     project: &Project,
     build: Option<&str>,
     launch: &Launch,
-    program: &str,
-    args: &[String],
-) -> Result<u32> {
+    (program, args): (&str, &[String]),
+    detach: bool,
+) -> Result<Ran> {
     let synced = ctx
         .cancel
         .guard("syncing", sync::sync(cluster, project, &ctx.printer));
@@ -42,9 +42,8 @@ pub async fn run(
         Kind::Executable
     };
     let command = program::mpirun_command(&launch, &kind.launcher(program), args);
-    ctx.printer
-        .debug(format!("on {}: {command}", cluster.head().0.hostname));
-    stream(ctx, cluster, &command, "running the job").await
+    let label = format!("{}: {}", project.name, super::label(program, args));
+    super::start_job(ctx, cluster, &label, launch.ranks, &command, detach).await
 }
 
 /// Runs `build` in the project's directory in the head, its output shown

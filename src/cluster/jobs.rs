@@ -1,0 +1,123 @@
+//! Jobs as the head's job keeper (`job/jobs.py`) records them, and how
+//! `swarmpi jobs` shows them. No I/O: the current time is given.
+
+use serde::{Deserialize, Serialize};
+
+/// One job's record (its meta.json), as `jobs --json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: u32,
+    pub program: String,
+    pub ranks: u32,
+    /// running, exited, cancelled, or lost (its supervisor was killed).
+    pub state: String,
+    /// Seconds since the epoch, in the head container's clock.
+    pub started: f64,
+    #[serde(default)]
+    pub ended: Option<f64>,
+    #[serde(default)]
+    pub exit: Option<u32>,
+    #[serde(default)]
+    pub output_bytes: u64,
+    /// Output beyond the kept limit, counted and dropped.
+    #[serde(default)]
+    pub dropped_bytes: u64,
+}
+
+impl JobRecord {
+    pub fn is_running(&self) -> bool {
+        self.state == "running"
+    }
+
+    /// How long it ran, or has run so far at `now`.
+    pub fn duration(&self, now: f64) -> f64 {
+        (self.ended.unwrap_or(now) - self.started).max(0.0)
+    }
+}
+
+/// `90` -> "1m30s", `4000` -> "1h06m", `2.5` -> "2.5s".
+pub fn human_duration(seconds: f64) -> String {
+    let whole = seconds as u64;
+    match whole {
+        0..60 => format!("{seconds:.1}s"),
+        60..3600 => format!("{}m{:02}s", whole / 60, whole % 60),
+        _ => format!("{}h{:02}m", whole / 3600, whole % 3600 / 60),
+    }
+}
+
+/// The table `swarmpi jobs` prints, newest last; `clock` formats a start
+/// time (local time is I/O, so it is given).
+pub fn table(jobs: &[JobRecord], now: f64, clock: impl Fn(f64) -> String) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{:>4}  {:<10} {:>5}  {:<20} {:>8}  {:>4}  PROGRAM",
+        "ID", "STATE", "RANKS", "STARTED", "DURATION", "EXIT"
+    )];
+    for job in jobs {
+        let exit = job.exit.map_or("-".to_string(), |code| code.to_string());
+        lines.push(format!(
+            "{:>4}  {:<10} {:>5}  {:<20} {:>8}  {:>4}  {}",
+            job.id,
+            job.state,
+            job.ranks,
+            clock(job.started),
+            human_duration(job.duration(now)),
+            exit,
+            job.program
+        ));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: u32, state: &str, ended: Option<f64>, exit: Option<u32>) -> JobRecord {
+        JobRecord {
+            id,
+            program: "solver input.txt".into(),
+            ranks: 8,
+            state: state.into(),
+            started: 1000.0,
+            ended,
+            exit,
+            output_bytes: 0,
+            dropped_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn reads_what_the_keeper_writes() {
+        let text = r#"{"id": 3, "program": "a.out", "ranks": 4, "state": "running",
+            "started": 12.5, "pid": 77, "output_bytes": 10, "dropped_bytes": 0}"#;
+        let record: JobRecord = serde_json::from_str(text).unwrap();
+        assert!(record.is_running());
+        assert_eq!((record.id, record.exit, record.ended), (3, None, None));
+    }
+
+    #[test]
+    fn durations_run_until_now_or_the_end() {
+        assert_eq!(job(1, "running", None, None).duration(1090.0), 90.0);
+        assert_eq!(job(1, "exited", Some(1002.5), Some(0)).duration(5000.0), 2.5);
+        assert_eq!(human_duration(2.5), "2.5s");
+        assert_eq!(human_duration(90.0), "1m30s");
+        assert_eq!(human_duration(4000.0), "1h06m");
+    }
+
+    #[test]
+    fn the_table_has_one_line_per_job_under_a_header() {
+        let jobs = [
+            job(1, "exited", Some(1010.0), Some(3)),
+            job(2, "running", None, None),
+        ];
+        let lines = table(&jobs, 1020.0, |_| "10:00:00".into());
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("  ID  STATE"), "{}", lines[0]);
+        assert!(
+            lines[1].contains("exited") && lines[1].contains("10.0s") && lines[1].contains("   3  solver")
+        );
+        assert!(
+            lines[2].contains("running") && lines[2].contains("20.0s") && lines[2].contains("   -  solver")
+        );
+    }
+}
