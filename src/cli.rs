@@ -283,6 +283,18 @@ pub struct DeployArgs {
     /// The cluster key's type.
     #[arg(long, value_enum, default_value = "rsa")]
     pub key_type: KeyTypeArg,
+
+    /// CPUs each container may use (e.g. 2 or 1.5); the slots follow it.
+    #[arg(long, value_name = "C")]
+    pub cpus: Option<String>,
+
+    /// Memory each container may use (e.g. 4g, 512m).
+    #[arg(long, value_name = "M")]
+    pub memory: Option<String>,
+
+    /// Each container's /dev/shm (default: 128m per slot, at least 256m).
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
 }
 
 #[derive(Debug, Args)]

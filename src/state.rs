@@ -14,12 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::members::Member;
 use crate::cluster::plan::Subnet;
+use crate::cluster::resources::Resources;
 use crate::error::{ExitCode, UserError};
 use crate::ssh::keys::KeyType;
 
 const STATE_FILE: &str = "cluster.json";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterState {
     pub name: String,
     pub image: String,
@@ -32,6 +33,9 @@ pub struct ClusterState {
     /// other files (a newer swarmpi's defaults) is not "unchanged".
     #[serde(default)]
     pub files_sha256: String,
+    /// Per-container limits (none in a state written before they existed).
+    #[serde(default)]
+    pub resources: Resources,
 }
 
 impl ClusterState {
@@ -270,6 +274,11 @@ mod tests {
             subnet: "10.0.1.0/24".into(),
             members: vec![],
             files_sha256: String::new(),
+            resources: Resources {
+                cpus: Some(1.5),
+                memory: Some(1 << 30),
+                shm: None,
+            },
         };
         states.save(&state).unwrap();
         assert_eq!(states.load("mpi").unwrap(), Some(state));

@@ -9,3 +9,4 @@ mod harness;
 mod input;
 mod jobs;
 mod run;
+mod shape;

@@ -15,6 +15,7 @@ pub mod observe;
 pub mod placement;
 pub mod plan;
 pub mod program;
+pub mod resources;
 pub mod servers;
 pub mod sync;
 pub mod token;

@@ -7,6 +7,7 @@ use anyhow::Result;
 use crate::cli::{DeployArgs, KeyTypeArg};
 use crate::cluster::names::ClusterNames;
 use crate::cluster::plan::{self, Subnet};
+use crate::cluster::resources::{self, Resources};
 use crate::context::Context;
 use crate::converge::{self, Request};
 use crate::error::Outcome;
@@ -23,10 +24,25 @@ impl TryFrom<DeployArgs> for Request {
         plan::check_slots(args.slots)?;
         plan::check_mtu(args.mtu)?;
         let subnet = args.subnet.as_deref().map(Subnet::parse).transpose()?;
+        let resources = Resources {
+            cpus: args.cpus.as_deref().map(resources::parse_cpus).transpose()?,
+            memory: args
+                .memory
+                .as_deref()
+                .map(|m| resources::parse_bytes("--memory", m))
+                .transpose()?,
+            shm: args
+                .shm_size
+                .as_deref()
+                .map(|s| resources::parse_bytes("--shm-size", s))
+                .transpose()?,
+        };
         Ok(Request {
             names,
             per_host: args.per_host,
-            slots: args.slots,
+            // The slots follow a CPU limit, unless given.
+            slots: args.slots.or(resources.slots_from_cpus()),
+            resources,
             image: args.image,
             network: NetworkOptions {
                 subnet,

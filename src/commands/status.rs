@@ -50,6 +50,8 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
     }
     let ready = ready_count == expected as usize && seen.pending.is_empty() && problems.is_empty();
     let slots = members::total_slots(&seen.members);
+    let limits = &deployed.state.resources;
+    let most_slots = deployed.state.members.iter().map(|m| m.slots).max().unwrap_or(1);
     if ctx.printer.json_mode() {
         ctx.printer.json(&json!({
             "cluster": names.cluster,
@@ -59,6 +61,11 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
             "nodes": deployed.servers,
             "containers": containers,
             "problems": problems,
+            "limits": {
+                "cpus": limits.cpus,
+                "memory_bytes": limits.memory,
+                "shm_bytes": limits.shm_bytes(most_slots),
+            },
             "totals": {
                 "servers": deployed.servers.len(),
                 "containers": containers.len(),
@@ -69,6 +76,8 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
         }));
     } else {
         print_tables(&ctx.printer, &deployed.servers, &containers, &problems);
+        ctx.printer
+            .data(format!("each container: {}", limits.describe(most_slots)));
         let verdict = if ready { "ready" } else { "NOT READY" };
         ctx.printer.data(format!(
             "cluster {}: {verdict} ({ready_count} of {expected} containers ready, {slots} slots)",

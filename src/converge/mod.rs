@@ -15,6 +15,7 @@ use crate::cluster::image::default_image_ref;
 use crate::cluster::members::{cluster_files, gateway_authorized_key};
 use crate::cluster::names::ClusterNames;
 use crate::cluster::plan;
+use crate::cluster::resources::Resources;
 use crate::cluster::servers::Server;
 use crate::context::Context;
 use crate::error::UserError;
@@ -39,6 +40,7 @@ pub struct Request {
     pub image: Option<String>,
     pub network: NetworkOptions,
     pub key_type: KeyType,
+    pub resources: Resources,
 }
 
 /// Deploys (or reshapes) the cluster; on failure of a first deploy, removes
@@ -150,6 +152,7 @@ pub async fn repair(ctx: &Context, state: &ClusterState) -> Result<()> {
             encrypted: false,
         },
         key_type: state.key_type,
+        resources: state.resources,
     };
     let quiet = Context {
         settings: ctx.settings.clone(),
@@ -189,6 +192,12 @@ struct Converge<'a> {
 }
 
 impl Converge<'_> {
+    /// The most slots a container gets on any server of the plan.
+    fn max_slots(&self) -> u32 {
+        let cpus = self.usable.iter().map(|s| s.cpus).max().unwrap_or(1);
+        plan::slots_for(cpus, self.request.per_host, self.request.slots)
+    }
+
     async fn run(&self, previous: Option<ClusterState>) -> Result<()> {
         let names = &self.request.names;
         let key = self.cluster_key(previous.as_ref())?;
@@ -206,6 +215,8 @@ impl Converge<'_> {
             replicas: self.replicas,
             per_host: self.request.per_host,
             secret: secret.clone(),
+            resources: self.request.resources,
+            shm_bytes: self.request.resources.shm_bytes(self.max_slots()),
         };
         // The gateway's start (its first attachment to a new overlay network)
         // is as slow as the containers': start both at once.
@@ -232,6 +243,7 @@ impl Converge<'_> {
             subnet: network.subnet.to_string(),
             members,
             files_sha256: digest::sha256_hex(&files),
+            resources: self.request.resources,
         };
         let unchanged =
             previous.as_ref() == Some(&state) && service_change == Change::Unchanged && !network_created;

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use bollard::models::{
-    NetworkAttachmentConfig, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
-    ServiceSpecUpdateConfig, ServiceSpecUpdateConfigOrderEnum, TaskSpec, TaskSpecContainerSpec,
-    TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets, TaskSpecPlacement, TaskSpecRestartPolicy,
-    TaskSpecRestartPolicyConditionEnum,
+    Limit, Mount, MountTmpfsOptions, MountType, NetworkAttachmentConfig, ServiceSpec, ServiceSpecMode,
+    ServiceSpecModeReplicated, ServiceSpecUpdateConfig, ServiceSpecUpdateConfigOrderEnum, TaskSpec,
+    TaskSpecContainerSpec, TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets, TaskSpecPlacement,
+    TaskSpecResources, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 use bollard::query_parameters::{ListTasksOptionsBuilder, LogsOptionsBuilder, UpdateServiceOptionsBuilder};
 use futures_util::StreamExt;
@@ -19,6 +19,7 @@ use super::secret::KeySecret;
 use crate::cluster::hostkey::{self, HostKeyReport};
 use crate::cluster::names::ClusterNames;
 use crate::cluster::observe::{Task, TaskState};
+use crate::cluster::resources::Resources;
 
 /// Where the entrypoint finds the authorized key (the secret's file name).
 const AUTHORIZED_KEYS_SECRET_FILE: &str = "swarmpi_authorized_keys";
@@ -32,6 +33,10 @@ pub struct ServiceShape {
     pub replicas: u32,
     pub per_host: u32,
     pub secret: KeySecret,
+    /// CPU and memory limits per container.
+    pub resources: Resources,
+    /// The size of each container's /dev/shm.
+    pub shm_bytes: u64,
 }
 
 /// What `ensure` did to an object.
@@ -58,6 +63,16 @@ fn container_spec(names: &ClusterNames, shape: &ServiceShape) -> TaskSpecContain
             secret_id: Some(shape.secret.id.clone()),
             secret_name: Some(shape.secret.name.clone()),
         }]),
+        // Open MPI's shared-memory segments live here: not Docker's 64 MiB.
+        mounts: Some(vec![Mount {
+            target: Some("/dev/shm".into()),
+            typ: Some(MountType::TMPFS),
+            tmpfs_options: Some(MountTmpfsOptions {
+                size_bytes: i64::try_from(shape.shm_bytes).ok(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
         ..Default::default()
     }
 }
@@ -68,6 +83,14 @@ fn service_spec(names: &ClusterNames, shape: &ServiceShape) -> ServiceSpec {
         labels: Some(super::labels(names)),
         task_template: Some(TaskSpec {
             container_spec: Some(container_spec(names, shape)),
+            resources: Some(TaskSpecResources {
+                limits: Some(Limit {
+                    nano_cpus: shape.resources.nano_cpus(),
+                    memory_bytes: shape.resources.memory.and_then(|m| i64::try_from(m).ok()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
             placement: Some(TaskSpecPlacement {
                 max_replicas: Some(i64::from(shape.per_host)),
                 ..Default::default()
@@ -133,7 +156,8 @@ pub async fn ensure(engine: &Engine, names: &ClusterNames, shape: &ServiceShape)
     Ok(Change::Updated)
 }
 
-/// The parts of a spec swarmpi sets: replicas, per-server limit, image, secret.
+/// The parts of a spec swarmpi sets: replicas, per-server limit, image,
+/// secret, resource limits and /dev/shm.
 fn same_shape(current: &ServiceSpec, wanted: &ServiceSpec) -> bool {
     let key = |s: &ServiceSpec| {
         let replicas = s
@@ -145,7 +169,23 @@ fn same_shape(current: &ServiceSpec, wanted: &ServiceSpec) -> bool {
         let max = task
             .and_then(|t| t.placement.as_ref())
             .and_then(|p| p.max_replicas);
-        (replicas, max, task.map(container_of))
+        let limits = task
+            .and_then(|t| t.resources.as_ref())
+            .and_then(|r| r.limits.as_ref())
+            .map(|l| (l.nano_cpus.filter(|&n| n > 0), l.memory_bytes.filter(|&m| m > 0)));
+        let shm = task
+            .and_then(|t| t.container_spec.as_ref())
+            .and_then(|c| c.mounts.as_ref())
+            .and_then(|m| m.first())
+            .and_then(|m| m.tmpfs_options.as_ref())
+            .and_then(|t| t.size_bytes);
+        (
+            replicas,
+            max,
+            task.map(container_of),
+            limits.unwrap_or_default(),
+            shm,
+        )
     };
     key(current) == key(wanted)
 }
