@@ -48,6 +48,9 @@ pub enum Command {
     Join(JoinArgs),
     /// Take this Docker host out of its swarm.
     Leave(LeaveArgs),
+    /// Build (or check) this server's node image, with extra packages or
+    /// Dockerfile lines, without leaving the swarm.
+    Image(ImageCommandArgs),
     /// Deploy (or reshape) an MPI cluster: N containers on every server.
     Deploy(DeployArgs),
     /// Show the swarm's servers and the cluster's containers.
@@ -316,8 +319,23 @@ pub struct DownArgs {
 #[derive(Debug, Args)]
 pub struct ImageArgs {
     /// Use this existing local image for the nodes instead of building one.
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", conflicts_with_all = ["packages", "dockerfile"])]
     pub image: Option<String>,
+
+    /// Extra Debian packages in the node image (space- or comma-separated,
+    /// repeatable), e.g. --packages "libfftw3-dev libhdf5-openmpi-dev".
+    #[arg(long, value_name = "NAMES", action = clap::ArgAction::Append)]
+    pub packages: Vec<String>,
+
+    /// Dockerfile instructions applied on top of the node image (a file).
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageCommandArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
 }
 
 #[derive(Debug, Args)]

@@ -44,7 +44,8 @@ use anyhow::Result;
 
 use cli::{Cli, Command};
 use commands::{
-    bench as bench_cmd, cp, deploy, down, exec, init, jobs, join, leave, run as run_cmd, shell, status, sync,
+    bench as bench_cmd, cp, deploy, down, exec, image, init, jobs, join, leave, run as run_cmd, shell,
+    status, sync,
 };
 use context::Context;
 use error::Outcome;
@@ -73,8 +74,9 @@ pub async fn run(cli: Cli) -> std::process::ExitCode {
 async fn dispatch(command: Command, ctx: &Context) -> Result<Outcome> {
     let c = &ctx.cancel;
     match command {
-        Command::Init(args) => c.guard("initializing", init::run(ctx, args.into())).await,
-        Command::Join(args) => join::run(ctx, args.into()).await,
+        Command::Init(args) => c.guard("initializing", init::run(ctx, args.try_into()?)).await,
+        Command::Join(args) => join::run(ctx, args.try_into()?).await,
+        Command::Image(args) => c.guard("building", image::run(ctx, args.try_into()?)).await,
         Command::Leave(args) => c.guard("leaving", leave::run(ctx, args.into())).await,
         Command::Deploy(args) => deploy::run(ctx, args.try_into()?).await,
         Command::Status(args) => {

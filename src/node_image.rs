@@ -1,43 +1,77 @@
 //! Making sure this Docker host has the node image: an explicit `--image`
-//! must exist already; the default one is built from the context compiled
-//! into the binary when missing, with a progress display.
+//! must exist already; the default one (with the user's extension, if any)
+//! is built from the context compiled into the binary when missing, with a
+//! progress display, and recorded as the one `deploy` uses.
 
 use anyhow::{Context as _, Result};
 
-use crate::cluster::image::{self, NODE_CONTEXT};
+use crate::cluster::image::Extension;
 use crate::context::Context;
 use crate::error::UserError;
+use crate::state::{NodeImage, StateDir};
 use crate::swarm::{Engine, image as docker_image};
 
-/// The node image's reference on this host, built if need be.
-pub async fn ensure(ctx: &Context, engine: &Engine, explicit: Option<&str>) -> Result<String> {
-    let printer = &ctx.printer;
-    if let Some(image) = explicit {
-        if !docker_image::image_exists(engine, image).await? {
-            return Err(UserError::usage(format!(
-                "image {image} does not exist on the Docker host at {}",
-                engine.endpoint
-            ))
-            .hint("load or build it on this host first (no registry is used), or leave out --image to build the default node image")
-            .into());
+/// Which node image a server gets.
+#[derive(Debug, Clone)]
+pub enum ImageChoice {
+    /// An image already on the host (`--image`).
+    Explicit(String),
+    /// The node image, with extra packages or Dockerfile lines.
+    Build(Extension),
+}
+
+impl ImageChoice {
+    /// The options another server passes to get the same image.
+    pub fn flags(&self) -> String {
+        match self {
+            ImageChoice::Explicit(image) => format!(" --image {image}"),
+            ImageChoice::Build(extension) => extension.flags(),
         }
-        printer.info(format!("using image {image}"));
-        return Ok(image.to_string());
     }
-    let image = image::default_image_ref();
-    if docker_image::image_exists(engine, &image).await? {
-        printer.info(format!("node image {image} is already here"));
-        return Ok(image);
-    }
-    build(ctx, engine, &image).await?;
+}
+
+/// The node image's reference on this host, built if need be, and recorded
+/// as this host's node image.
+pub async fn ensure(ctx: &Context, engine: &Engine, choice: &ImageChoice) -> Result<String> {
+    let printer = &ctx.printer;
+    let (image, extension) = match choice {
+        ImageChoice::Explicit(image) => {
+            if !docker_image::image_exists(engine, image).await? {
+                return Err(UserError::usage(format!(
+                    "image {image} does not exist on the Docker host at {}",
+                    engine.endpoint
+                ))
+                .hint("load or build it on this host first (no registry is used), or leave out --image to build the default node image")
+                .into());
+            }
+            printer.info(format!("using image {image}"));
+            (image.clone(), Extension::default())
+        }
+        ImageChoice::Build(extension) => {
+            let image = extension.image_ref();
+            if docker_image::image_exists(engine, &image).await? {
+                printer.info(format!("node image {image} is already here"));
+            } else {
+                build(ctx, engine, &image, extension).await?;
+            }
+            (image, extension.clone())
+        }
+    };
+    let record = NodeImage {
+        image: image.clone(),
+        extension,
+    };
+    StateDir::new(&ctx.settings.state_dir).save_node_image(&record)?;
     Ok(image)
 }
 
-async fn build(ctx: &Context, engine: &Engine, image: &str) -> Result<()> {
+async fn build(ctx: &Context, engine: &Engine, image: &str, extension: &Extension) -> Result<()> {
     let started = std::time::Instant::now();
     let printer = &ctx.printer;
     let spinner = printer.spinner(format!("building node image {image}"));
-    let context = image::pack(&NODE_CONTEXT).context("could not pack the node image's build context")?;
+    let context = extension
+        .pack()
+        .context("could not pack the node image's build context")?;
     let built = docker_image::build(engine, image, context, |line| {
         if line.starts_with("Step ") {
             spinner.set_message(format!("building node image: {}", shorten(line, 70)));

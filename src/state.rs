@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::image::Extension;
 use crate::cluster::members::Member;
 use crate::cluster::plan::Subnet;
 use crate::cluster::resources::Resources;
@@ -19,6 +20,15 @@ use crate::error::{ExitCode, UserError};
 use crate::ssh::keys::KeyType;
 
 const STATE_FILE: &str = "cluster.json";
+/// Which node image `init` or `image` last made here: deploy's default.
+const NODE_IMAGE_FILE: &str = "node-image.json";
+
+/// The node image this host was given, and how it was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeImage {
+    pub image: String,
+    pub extension: Extension,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterState {
@@ -118,6 +128,24 @@ impl StateDir {
         let dir = self.create(&state.name)?;
         let text = serde_json::to_string_pretty(state).expect("cluster state always serializes");
         write_atomically(&dir.join(STATE_FILE), text.as_bytes(), 0o600)
+    }
+
+    /// The node image recorded here, if `init` or `image` recorded one.
+    pub fn node_image(&self) -> Result<Option<NodeImage>> {
+        let path = self.root.join(NODE_IMAGE_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .with_context(|| format!("{} is not a valid node image record", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
+        }
+    }
+
+    pub fn save_node_image(&self, record: &NodeImage) -> Result<()> {
+        create_private(&self.root)?;
+        let text = serde_json::to_string_pretty(record).expect("a node image record always serializes");
+        write_atomically(&self.root.join(NODE_IMAGE_FILE), text.as_bytes(), 0o600)
     }
 
     pub fn remove(&self, name: &str) -> Result<bool> {

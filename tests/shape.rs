@@ -66,3 +66,48 @@ fn cpu_and_memory_limits_and_a_sized_shm_reach_every_container() {
     );
     lab.swarmpi("a", &["down", "--name", "shaped"]).success();
 }
+
+#[test]
+fn an_extra_package_gives_one_tag_everywhere_and_a_server_without_it_is_named() {
+    let lab = Lab::get();
+    lab.ensure_swarm();
+    let init = lab
+        .swarmpi("a", &["init", "--packages", "hello", "--json"])
+        .success();
+    let init: Value = serde_json::from_str(&init.stdout).unwrap();
+    let image = init["image"].as_str().unwrap().to_string();
+    let join = init["join_command"].as_str().unwrap();
+    assert!(
+        join.ends_with(" --packages \"hello\""),
+        "the join line gives the same image: {join}"
+    );
+    // Server b has only the default image: deploy names it, with the command.
+    let deploy = ["deploy", "--name", "ext", "--per-host", "2"];
+    let refused = lab.swarmpi("a", &deploy).failure(
+        7,
+        &format!("server {} does not have the node image", lab.addr("b")),
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("run `swarmpi image --packages \"hello\"`"),
+        "{refused}"
+    );
+    // b builds the same tag without leaving the swarm.
+    let built = lab.swarmpi("b", &["image", "--packages", "hello"]).success();
+    assert_eq!(built.stdout.trim(), image);
+    assert_eq!(lab.swarm_state("b"), "active false");
+    lab.swarmpi("a", &deploy).success();
+    let script = "for h in $(cut -d' ' -f1 ~/.swarmpi/hostfile); do ssh $h hello; done";
+    let hello = lab
+        .swarmpi("a", &["exec", "--name", "ext", "sh", "-c", script])
+        .success();
+    assert_eq!(
+        hello.stdout.lines().collect::<Vec<_>>(),
+        ["Hello, world!"; 4],
+        "{hello}"
+    );
+    lab.swarmpi("a", &["down", "--name", "ext"]).success();
+    // Back to the default image for the tests after this one.
+    lab.swarmpi("a", &["init"]).success();
+}

@@ -190,9 +190,7 @@ fn judge(task: &Task, facts: &Facts<'_>, shape: &Shape<'_>) -> Verdict {
 /// A failed or rejected task, in words that say what to do.
 pub fn describe_fault(server: &str, error: &str) -> String {
     if error.contains("No such image") {
-        format!(
-            "{server} does not have the node image ({error}): run `swarmpi join` (or `swarmpi init --image`) on that server"
-        )
+        format!("{server} does not have the node image ({error})")
     } else {
         format!("a container on {server} failed: {error}")
     }

@@ -113,7 +113,7 @@ fn a_rejected_task_is_a_fault_naming_its_server_and_the_fix() {
         "{}",
         seen.faults[0]
     );
-    assert!(seen.faults[0].contains("swarmpi join"));
+    assert!(seen.faults[0].contains("does not have the node image"));
 }
 
 #[test]

@@ -9,21 +9,24 @@ use serde_json::json;
 use crate::cli::InitArgs;
 use crate::context::Context;
 use crate::error::{ExitCode, Outcome, UserError};
+use crate::net;
+use crate::node_image::{self, ImageChoice};
 use crate::swarm::Engine;
 use crate::swarm::membership::{self, Membership};
-use crate::{net, node_image};
 
 pub struct InitOptions {
     pub advertise_addr: Option<IpAddr>,
-    pub image: Option<String>,
+    pub image: ImageChoice,
 }
 
-impl From<InitArgs> for InitOptions {
-    fn from(args: InitArgs) -> Self {
-        InitOptions {
+impl TryFrom<InitArgs> for InitOptions {
+    type Error = anyhow::Error;
+
+    fn try_from(args: InitArgs) -> Result<Self> {
+        Ok(InitOptions {
             advertise_addr: args.advertise_addr,
-            image: args.image.image,
-        }
+            image: args.image.try_into()?,
+        })
     }
 }
 
@@ -32,7 +35,7 @@ pub async fn run(ctx: &Context, options: InitOptions) -> Result<Outcome> {
     let manager_addr = current_manager(ctx, &membership::membership(&engine).await?)?;
     let advertise = net::advertise_addr(options.advertise_addr)?;
     // The image first: the longest step, and the one most likely to fail.
-    let image = node_image::ensure(ctx, &engine, options.image.as_deref()).await?;
+    let image = node_image::ensure(ctx, &engine, &options.image).await?;
     let manager_addr = match manager_addr {
         Some(addr) => addr,
         None => {
@@ -43,7 +46,8 @@ pub async fn run(ctx: &Context, options: InitOptions) -> Result<Outcome> {
         }
     };
     let token = membership::worker_token(&engine, &manager_addr).await?;
-    let join_line = format!("swarmpi join {token}");
+    // Every server gets the same image: the join line carries the options.
+    let join_line = format!("swarmpi join {token}{}", options.image.flags());
     if ctx.printer.json_mode() {
         ctx.printer.json(&json!({ "manager": manager_addr, "image": image, "token": token.to_string(), "join_command": join_line }));
     } else {

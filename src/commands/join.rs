@@ -11,32 +11,35 @@ use crate::cluster::token::{JoinToken, SWARM_PORT};
 use crate::context::Context;
 use crate::error::{ExitCode, Outcome, UserError};
 use crate::interrupt::Cancel;
+use crate::net;
+use crate::node_image::{self, ImageChoice};
 use crate::swarm::Engine;
 use crate::swarm::membership::{self, Membership};
-use crate::{net, node_image};
 
 const REACH_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct JoinOptions {
     pub token: String,
     pub advertise_addr: Option<IpAddr>,
-    pub image: Option<String>,
+    pub image: ImageChoice,
 }
 
-impl From<JoinArgs> for JoinOptions {
-    fn from(args: JoinArgs) -> Self {
-        JoinOptions {
+impl TryFrom<JoinArgs> for JoinOptions {
+    type Error = anyhow::Error;
+
+    fn try_from(args: JoinArgs) -> Result<Self> {
+        Ok(JoinOptions {
             token: args.token,
             advertise_addr: args.advertise_addr,
-            image: args.image.image,
-        }
+            image: args.image.try_into()?,
+        })
     }
 }
 
 pub async fn run(ctx: &Context, options: JoinOptions) -> Result<Outcome> {
     let token = JoinToken::parse(&options.token)?;
     let engine = Engine::connect(&ctx.settings).await?;
-    let image = options.image.as_deref();
+    let image = &options.image;
     match membership::membership(&engine).await? {
         Membership::NotInSwarm => {}
         Membership::Worker { managers, .. } if managers.contains(&token.manager_addr) => {

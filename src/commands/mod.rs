@@ -9,6 +9,7 @@ pub mod cp;
 pub mod deploy;
 pub mod down;
 pub mod exec;
+pub mod image;
 pub mod init;
 pub mod jobs;
 pub mod join;

@@ -15,6 +15,7 @@ use crate::cluster::plan::Subnet;
 use crate::cluster::servers;
 use crate::error::{ExitCode, UserError};
 use crate::ssh::{Gateway, Node, SessionKeys};
+use crate::state::StateDir;
 use crate::swarm::gateway::GatewayInfo;
 use crate::wait::Wait;
 
@@ -29,6 +30,29 @@ const POLL: Duration = Duration::from_millis(100);
 const SSH_PATIENCE: Duration = Duration::from_secs(20);
 
 impl Converge<'_> {
+    /// For a server without the image: the exact command that gives it the
+    /// image this manager recorded, or how to get an explicit one there.
+    fn image_hint(&self, fault: &str) -> Option<String> {
+        if !fault.contains("does not have the node image") {
+            return None;
+        }
+        let recorded = StateDir::new(&self.ctx.settings.state_dir)
+            .node_image()
+            .ok()
+            .flatten();
+        Some(match recorded {
+            Some(record) if record.image == self.image => format!(
+                "on that server, run `swarmpi image{}`: it builds the same image ({}) without leaving the swarm",
+                record.extension.flags(),
+                self.image
+            ),
+            _ => format!(
+                "load {} on that server (`docker save` here, `docker load` there), or deploy with the image `swarmpi init` built",
+                self.image
+            ),
+        })
+    }
+
     /// Polls the swarm until every container runs and reported its host key,
     /// failing fast on faults, a lost server, and when progress stalls.
     pub(super) async fn wait_for_members(&self, subnet: &Subnet) -> Result<Vec<Member>> {
@@ -53,7 +77,12 @@ impl Converge<'_> {
             let (servers, seen) = crate::swarm::observe::observe(self.engine, &shape).await?;
             bar.set_position(seen.members.len() as u64);
             if let Some(fault) = seen.faults.first() {
-                return Err(UserError::new(ExitCode::ClusterNotReady, fault.clone()).into());
+                let error = UserError::new(ExitCode::ClusterNotReady, fault.clone());
+                return Err(match self.image_hint(fault) {
+                    Some(hint) => error.hint(hint),
+                    None => error,
+                }
+                .into());
             }
             if let Some(lost) = servers::lost_server(&self.usable, &servers) {
                 return Err(lost.into());

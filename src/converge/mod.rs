@@ -48,7 +48,7 @@ pub struct Request {
 pub async fn deploy(ctx: &Context, request: &Request) -> Result<()> {
     let engine = Engine::connect(&ctx.settings).await?;
     membership::require_manager(&engine).await?;
-    let (usable, replicas, image) = check_plan(&engine, request).await?;
+    let (usable, replicas, image) = check_plan(&engine, &ctx.settings, request).await?;
     let states = StateDir::new(&ctx.settings.state_dir);
     let _lock = hold_lock(ctx, &states, &request.names).await?;
     let previous = states.load(&request.names.cluster)?;
@@ -93,7 +93,11 @@ pub async fn deploy(ctx: &Context, request: &Request) -> Result<()> {
 /// Checks the request against the swarm before anything is made: usable
 /// servers, subnet capacity and overlaps, the image on this manager.
 /// Returns the usable servers, the container count and the image.
-async fn check_plan(engine: &Engine, request: &Request) -> Result<(Vec<Server>, u32, String)> {
+async fn check_plan(
+    engine: &Engine,
+    settings: &crate::config::Settings,
+    request: &Request,
+) -> Result<(Vec<Server>, u32, String)> {
     let servers = membership::list_nodes(engine).await?;
     let usable: Vec<Server> = servers.iter().filter(|s| s.usable()).cloned().collect();
     let replicas = plan::replicas(usable.len(), request.per_host)?;
@@ -103,7 +107,13 @@ async fn check_plan(engine: &Engine, request: &Request) -> Result<(Vec<Server>, 
         let addrs: Vec<_> = servers.iter().filter_map(|s| s.addr.parse().ok()).collect();
         plan::check_overlap(subnet, &taken, &addrs)?;
     }
-    let image = request.image.clone().unwrap_or_else(default_image_ref);
+    // By default, the image `init` (or `image`) last made here.
+    let image = match &request.image {
+        Some(image) => image.clone(),
+        None => StateDir::new(&settings.state_dir)
+            .node_image()?
+            .map_or_else(default_image_ref, |record| record.image),
+    };
     if !image::image_exists(engine, &image).await? {
         return Err(
             UserError::usage(format!("the node image {image} is not on this manager"))
