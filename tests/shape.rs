@@ -82,6 +82,7 @@ fn an_extra_package_gives_one_tag_everywhere_and_a_server_without_it_is_named() 
         "the join line gives the same image: {join}"
     );
     // Server b has only the default image: deploy names it, with the command.
+    lab.docker("b", &["rmi", "--force", &image]);
     let deploy = ["deploy", "--name", "ext", "--per-host", "2"];
     let refused = lab.swarmpi("a", &deploy).failure(
         7,

@@ -7,6 +7,7 @@ mod files;
 mod foundation;
 mod harness;
 mod input;
+mod install;
 mod jobs;
 mod run;
 mod shape;

@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod bench;
 pub mod digest;
+pub mod doctor;
 pub mod endpoint;
 pub mod hostkey;
 pub mod image;

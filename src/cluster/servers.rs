@@ -19,6 +19,9 @@ pub struct Server {
     pub state: String,
     pub cpus: u32,
     pub leader: bool,
+    /// Its Docker Engine's version, as the swarm reports it.
+    #[serde(default)]
+    pub engine_version: String,
 }
 
 impl Server {
@@ -72,6 +75,7 @@ pub(crate) mod tests {
             state: state.into(),
             cpus: 2,
             leader: false,
+            engine_version: "20.10.24".into(),
         }
     }
 

@@ -191,5 +191,9 @@ fn server_of(node: Node) -> Server {
         state: status.state.map(|s| s.to_string()).unwrap_or_default(),
         cpus: u32::try_from((nano_cpus / 1_000_000_000).max(1)).unwrap_or(1),
         leader: node.manager_status.and_then(|m| m.leader).unwrap_or(false),
+        engine_version: description
+            .engine
+            .and_then(|e| e.engine_version)
+            .unwrap_or_default(),
     }
 }

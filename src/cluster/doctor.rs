@@ -1,0 +1,239 @@
+//! `swarmpi doctor`'s verdicts: from what each server's probe container
+//! printed (read from its own log, so Docker attributes it) and what the
+//! swarm says of its servers, one check per server and per pair, each
+//! failure with its fix. No I/O.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::servers::Server;
+
+/// Docker Engine versions older than this lack what swarmpi uses.
+const MIN_ENGINE: (u32, u32) = (20, 10);
+/// Clocks further apart than this confuse logs, timeouts and make.
+const MAX_CLOCK_OFFSET_MS: i64 = 500;
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// "server 10.0.0.2" or "10.0.0.2 <-> 10.0.0.3".
+    pub subject: String,
+    pub check: String,
+    pub ok: bool,
+    pub detail: String,
+    /// What to do, when not ok.
+    pub fix: Option<String>,
+}
+
+/// What one server's probe reported, by peer overlay address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Probe {
+    pub own_ip: Option<String>,
+    pub reach: BTreeMap<String, bool>,
+    /// The largest packet (bytes, headers included) that crossed with
+    /// "don't fragment"; 0 if none.
+    pub largest: BTreeMap<String, u32>,
+    /// The peer's clock minus this one's, in ms; None if not measured.
+    pub clock_ms: BTreeMap<String, Option<i64>>,
+    /// 7946/tcp on each server address.
+    pub gossip_tcp: BTreeMap<String, bool>,
+    pub done: bool,
+}
+
+impl Probe {
+    /// Reads the probe's lines (`doctor <what> ...`), ignoring others.
+    pub fn parse(log: &str) -> Probe {
+        let mut probe = Probe::default();
+        for line in log.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["doctor", "self", ip] => probe.own_ip = Some(ip.to_string()),
+                ["doctor", "reach", peer, result] => {
+                    probe.reach.insert(peer.to_string(), *result == "ok");
+                }
+                ["doctor", "mtu", peer, bytes] => {
+                    probe.largest.insert(peer.to_string(), bytes.parse().unwrap_or(0));
+                }
+                ["doctor", "clock", peer, delta] => {
+                    probe.clock_ms.insert(peer.to_string(), delta.parse().ok());
+                }
+                ["doctor", "port", addr, "7946/tcp", result] => {
+                    probe.gossip_tcp.insert(addr.to_string(), *result == "ok");
+                }
+                ["doctor", "done"] => probe.done = true,
+                _ => {}
+            }
+        }
+        probe
+    }
+}
+
+/// What one server's probe task came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It ran and reported.
+    Reported(Probe),
+    /// Docker could not start it there (e.g. "No such image").
+    Failed(String),
+    /// It did not report in time.
+    Silent,
+}
+
+/// Every check, servers first, then pairs.
+pub fn checks(
+    servers: &[Server],
+    outcomes: &BTreeMap<String, Outcome>,
+    overlay_mtu: u32,
+    image_fix: &str,
+) -> Vec<Check> {
+    let mut all: Vec<Check> = servers.iter().map(engine_check).collect();
+    for server in servers {
+        all.push(image_check(server, outcomes.get(&server.addr), image_fix));
+    }
+    for (i, a) in servers.iter().enumerate() {
+        for b in &servers[i + 1..] {
+            all.extend(pair_checks(a, b, outcomes, overlay_mtu));
+        }
+    }
+    all
+}
+
+fn check(subject: String, name: &str, ok: bool, detail: String, fix: Option<String>) -> Check {
+    Check {
+        subject,
+        check: name.to_string(),
+        ok,
+        detail,
+        fix: if ok { None } else { fix },
+    }
+}
+
+fn engine_check(server: &Server) -> Check {
+    let version = &server.engine_version;
+    let ok = parse_version(version).is_some_and(|v| v >= MIN_ENGINE);
+    check(
+        format!("server {}", server.addr),
+        "docker engine",
+        ok,
+        if version.is_empty() {
+            "unknown".into()
+        } else {
+            version.clone()
+        },
+        Some(format!(
+            "install Docker Engine {}.{} or later (deploy/install.sh)",
+            MIN_ENGINE.0, MIN_ENGINE.1
+        )),
+    )
+}
+
+fn parse_version(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split(['.', '-', '+']);
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+fn image_check(server: &Server, outcome: Option<&Outcome>, image_fix: &str) -> Check {
+    let subject = format!("server {}", server.addr);
+    match outcome {
+        Some(Outcome::Reported(_)) => check(
+            subject,
+            "node image",
+            true,
+            "present, same tag as the manager's".into(),
+            None,
+        ),
+        Some(Outcome::Failed(error)) if error.contains("No such image") => check(
+            subject,
+            "node image",
+            false,
+            "missing".into(),
+            Some(format!("on that server, run `{image_fix}`")),
+        ),
+        Some(Outcome::Failed(error)) => check(
+            subject,
+            "probe",
+            false,
+            error.clone(),
+            Some("see `docker service ps` on the manager".into()),
+        ),
+        _ => check(
+            subject,
+            "probe",
+            false,
+            "its probe container never reported".into(),
+            Some("check that the server is Ready and its Docker answers".into()),
+        ),
+    }
+}
+
+/// Overlay data path, largest packet, gossip port and clock between a and b.
+fn pair_checks(a: &Server, b: &Server, outcomes: &BTreeMap<String, Outcome>, overlay_mtu: u32) -> Vec<Check> {
+    let subject = format!("{} <-> {}", a.addr, b.addr);
+    let (Some(Outcome::Reported(pa)), Some(Outcome::Reported(pb))) =
+        (outcomes.get(&a.addr), outcomes.get(&b.addr))
+    else {
+        return vec![];
+    };
+    let (Some(ip_a), Some(ip_b)) = (pa.own_ip.as_deref(), pb.own_ip.as_deref()) else {
+        return vec![];
+    };
+    let reach = pa.reach.get(ip_b) == Some(&true) && pb.reach.get(ip_a) == Some(&true);
+    let mut checks = vec![check(
+        subject.clone(),
+        "overlay data path",
+        reach,
+        if reach {
+            "containers reach each other".into()
+        } else {
+            "containers on these servers cannot reach each other".into()
+        },
+        Some("open 4789/udp (VXLAN) both ways between these servers (deploy/firewall.sh)".into()),
+    )];
+    let gossip = pa.gossip_tcp.get(&b.addr) == Some(&true) && pb.gossip_tcp.get(&a.addr) == Some(&true);
+    checks.push(check(
+        subject.clone(),
+        "gossip 7946/tcp",
+        gossip,
+        if gossip {
+            "open both ways".into()
+        } else {
+            "closed in at least one direction".into()
+        },
+        Some("open 7946/tcp and 7946/udp between these servers (deploy/firewall.sh)".into()),
+    ));
+    if reach {
+        let largest = pa
+            .largest
+            .get(ip_b)
+            .copied()
+            .unwrap_or(0)
+            .min(pb.largest.get(ip_a).copied().unwrap_or(0));
+        checks.push(check(
+            subject.clone(),
+            "largest packet",
+            largest >= overlay_mtu,
+            format!("{largest} bytes cross unfragmented; overlay MTU {overlay_mtu}"),
+            Some(format!(
+                "packets over {largest} bytes are lost (large MPI messages hang): deploy with --mtu {largest}, or raise the servers' MTU to {}",
+                overlay_mtu + 50
+            )),
+        ));
+        let offset = pa.clock_ms.get(ip_b).copied().flatten();
+        checks.push(match offset {
+            Some(ms) => check(
+                subject,
+                "clock offset",
+                ms.abs() <= MAX_CLOCK_OFFSET_MS,
+                format!("{ms} ms"),
+                Some("synchronize the clocks (chrony or systemd-timesyncd on every server)".into()),
+            ),
+            None => check(subject, "clock offset", true, "not measured".into(), None),
+        });
+    }
+    checks
+}
+
+#[cfg(test)]
+#[path = "doctor_tests.rs"]
+mod tests;

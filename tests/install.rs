@@ -1,0 +1,62 @@
+//! deploy/'s scripts, run for real in a throwaway container of the base
+//! image (Debian, no Docker, no swarmpi): each twice, the second run
+//! changing nothing.
+
+use crate::harness::Lab;
+
+#[test]
+fn install_and_firewall_scripts_change_nothing_the_second_time() {
+    let lab = Lab::get();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let binary = env!("CARGO_BIN_EXE_swarmpi");
+    let script = r#"set -e
+        /src/deploy/install.sh --binary /swarmpi > /tmp/first.txt
+        /src/deploy/install.sh --binary /swarmpi > /tmp/second.txt
+        apt-get install -y -qq nftables > /dev/null
+        nft add table inet filter
+        nft add chain inet filter input '{ type filter hook input priority 0; policy drop; }'
+        /src/deploy/firewall.sh --tool nftables --manager >> /tmp/first.txt
+        /src/deploy/firewall.sh --tool nftables --manager >> /tmp/second.txt
+        cat /tmp/first.txt; echo ===; cat /tmp/second.txt; echo ===; nft list chain inet filter input"#;
+    let run = lab
+        .docker(
+            "a",
+            &[
+                "run",
+                "--rm",
+                "--cap-add",
+                "NET_ADMIN",
+                "-v",
+                &format!("{root}:/src:ro"),
+                "-v",
+                &format!("{binary}:/swarmpi:ro"),
+                "debian:bookworm-slim",
+                "bash",
+                "-c",
+                script,
+            ],
+        )
+        .success();
+    let parts: Vec<&str> = run.stdout.split("===\n").collect();
+    let (first, second, rules) = (parts[0], parts[1], parts[2]);
+    assert!(first.contains("docker engine: installed docker.io"), "{run}");
+    assert!(
+        first.contains("swarmpi: installed /usr/local/bin/swarmpi"),
+        "{run}"
+    );
+    assert!(
+        first.contains("nftables: opened 2377/tcp") && first.contains("nftables: opened 4789/udp"),
+        "{run}"
+    );
+    assert_eq!(second.matches("done: nothing to change").count(), 2, "{run}");
+    assert!(
+        !second.contains("installed") && !second.contains("opened"),
+        "{run}"
+    );
+    // Each port once, whatever the number of runs.
+    assert_eq!(
+        rules.matches("comment \"swarmpi 7946/udp\"").count(),
+        1,
+        "{rules}"
+    );
+}
