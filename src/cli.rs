@@ -78,6 +78,9 @@ pub enum Command {
     Shell(ShellArgs),
     /// Measure MPI latency and bandwidth between containers, pair by pair.
     Bench(BenchArgs),
+    /// Check every server and every pair of servers: engine, node image,
+    /// overlay data path, largest packet, gossip port, clocks.
+    Doctor(DoctorArgs),
 }
 
 impl Command {
@@ -89,6 +92,7 @@ impl Command {
             Command::Bench(args) => args.json,
             Command::Sync(args) => args.json,
             Command::Jobs(args) => args.json,
+            Command::Doctor(args) => args.json,
             _ => false,
         }
     }
@@ -208,6 +212,18 @@ pub struct CpArgs {
     /// path. Relative container paths start at the MPI user's home; a
     /// trailing '/' means into that directory.
     pub dest: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The probe network's MTU (default: Docker's), e.g. the one you
+    /// deploy with.
+    #[arg(long, value_name = "M")]
+    pub mtu: Option<u32>,
+
+    /// Print the checks as JSON on stdout (see docs/guide.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

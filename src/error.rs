@@ -26,6 +26,8 @@ pub enum ExitCode {
     ClusterNotReady = 7,
     /// `bench` measured a pair far off what its network allows.
     PerformanceOff = 8,
+    /// `doctor` found something wrong between the servers.
+    ProblemFound = 9,
     /// The command was interrupted (Ctrl-C).
     Interrupted = 130,
 }

@@ -27,6 +27,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod converge;
+pub mod doctor;
 pub mod error;
 pub mod files;
 pub mod heal;
@@ -44,8 +45,8 @@ use anyhow::Result;
 
 use cli::{Cli, Command};
 use commands::{
-    bench as bench_cmd, cp, deploy, down, exec, image, init, jobs, join, leave, run as run_cmd, shell,
-    status, sync,
+    bench as bench_cmd, cp, deploy, doctor as doctor_cmd, down, exec, image, init, jobs, join, leave,
+    run as run_cmd, shell, status, sync,
 };
 use context::Context;
 use error::Outcome;
@@ -97,5 +98,6 @@ async fn dispatch(command: Command, ctx: &Context) -> Result<Outcome> {
         Command::Exec(args) => exec::run(ctx, args.try_into()?).await,
         Command::Shell(args) => shell::run(ctx, args.cluster.try_into()?).await,
         Command::Bench(args) => bench_cmd::run(ctx, args.try_into()?).await,
+        Command::Doctor(args) => doctor_cmd::run(ctx, args.try_into()?).await,
     }
 }

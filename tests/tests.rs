@@ -3,6 +3,7 @@
 
 mod bench;
 mod deploy;
+mod doctor;
 mod files;
 mod foundation;
 mod harness;

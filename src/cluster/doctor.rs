@@ -80,11 +80,19 @@ pub enum Outcome {
     Silent,
 }
 
+/// The overlay MTU the probes saw, and what `--mtu` adds to a containers'
+/// MTU (Docker 20.10 takes it as the VXLAN device's: 50 more).
+#[derive(Debug, Clone, Copy)]
+pub struct Mtu {
+    pub overlay: u32,
+    pub option_offset: u32,
+}
+
 /// Every check, servers first, then pairs.
 pub fn checks(
     servers: &[Server],
     outcomes: &BTreeMap<String, Outcome>,
-    overlay_mtu: u32,
+    mtu: Mtu,
     image_fix: &str,
 ) -> Vec<Check> {
     let mut all: Vec<Check> = servers.iter().map(engine_check).collect();
@@ -93,7 +101,7 @@ pub fn checks(
     }
     for (i, a) in servers.iter().enumerate() {
         for b in &servers[i + 1..] {
-            all.extend(pair_checks(a, b, outcomes, overlay_mtu));
+            all.extend(pair_checks(a, b, outcomes, mtu));
         }
     }
     all
@@ -168,7 +176,7 @@ fn image_check(server: &Server, outcome: Option<&Outcome>, image_fix: &str) -> C
 }
 
 /// Overlay data path, largest packet, gossip port and clock between a and b.
-fn pair_checks(a: &Server, b: &Server, outcomes: &BTreeMap<String, Outcome>, overlay_mtu: u32) -> Vec<Check> {
+fn pair_checks(a: &Server, b: &Server, outcomes: &BTreeMap<String, Outcome>, mtu: Mtu) -> Vec<Check> {
     let subject = format!("{} <-> {}", a.addr, b.addr);
     let (Some(Outcome::Reported(pa)), Some(Outcome::Reported(pb))) =
         (outcomes.get(&a.addr), outcomes.get(&b.addr))
@@ -203,35 +211,49 @@ fn pair_checks(a: &Server, b: &Server, outcomes: &BTreeMap<String, Outcome>, ove
         Some("open 7946/tcp and 7946/udp between these servers (deploy/firewall.sh)".into()),
     ));
     if reach {
-        let largest = pa
-            .largest
-            .get(ip_b)
-            .copied()
-            .unwrap_or(0)
-            .min(pb.largest.get(ip_a).copied().unwrap_or(0));
-        checks.push(check(
-            subject.clone(),
-            "largest packet",
-            largest >= overlay_mtu,
-            format!("{largest} bytes cross unfragmented; overlay MTU {overlay_mtu}"),
-            Some(format!(
-                "packets over {largest} bytes are lost (large MPI messages hang): deploy with --mtu {largest}, or raise the servers' MTU to {}",
-                overlay_mtu + 50
-            )),
-        ));
-        let offset = pa.clock_ms.get(ip_b).copied().flatten();
-        checks.push(match offset {
-            Some(ms) => check(
-                subject,
-                "clock offset",
-                ms.abs() <= MAX_CLOCK_OFFSET_MS,
-                format!("{ms} ms"),
-                Some("synchronize the clocks (chrony or systemd-timesyncd on every server)".into()),
-            ),
-            None => check(subject, "clock offset", true, "not measured".into(), None),
-        });
+        checks.extend(packet_and_clock(&subject, (pa, ip_a), (pb, ip_b), mtu));
     }
     checks
+}
+
+/// Between two probes that reach each other: the largest packet that
+/// crosses both ways, and how far apart their clocks are.
+fn packet_and_clock(
+    subject: &str,
+    (pa, ip_a): (&Probe, &str),
+    (pb, ip_b): (&Probe, &str),
+    mtu: Mtu,
+) -> [Check; 2] {
+    let subject = subject.to_string();
+    let largest = pa
+        .largest
+        .get(ip_b)
+        .copied()
+        .unwrap_or(0)
+        .min(pb.largest.get(ip_a).copied().unwrap_or(0));
+    let packet = check(
+        subject.clone(),
+        "largest packet",
+        largest >= mtu.overlay,
+        format!("{largest} bytes cross unfragmented; overlay MTU {}", mtu.overlay),
+        Some(format!(
+            "packets over {largest} bytes are lost (large MPI messages hang): deploy with --mtu {} (containers then get {largest}), or raise the servers' MTU to {}",
+            largest + mtu.option_offset,
+            mtu.overlay + 50
+        )),
+    );
+    let offset = pa.clock_ms.get(ip_b).copied().flatten();
+    let clock = match offset {
+        Some(ms) => check(
+            subject,
+            "clock offset",
+            ms.abs() <= MAX_CLOCK_OFFSET_MS,
+            format!("{ms} ms"),
+            Some("synchronize the clocks (chrony or systemd-timesyncd on every server)".into()),
+        ),
+        None => check(subject, "clock offset", true, "not measured".into(), None),
+    };
+    [packet, clock]
 }
 
 #[cfg(test)]

@@ -7,6 +7,11 @@ const LOG_A: &str = "swarmpi-entrypoint noise\ndoctor self 10.9.0.2\ndoctor reac
 const LOG_B: &str = "doctor self 10.9.0.3\ndoctor reach 10.9.0.2 ok\ndoctor mtu 10.9.0.2 1450\n\
     doctor clock 10.9.0.2 -12\ndoctor port 10.0.0.2 7946/tcp ok\ndoctor done\n";
 
+const MTU: Mtu = Mtu {
+    overlay: 1450,
+    option_offset: 50,
+};
+
 fn two_servers() -> Vec<Server> {
     vec![
         server("n1", "10.0.0.2", "ready"),
@@ -42,7 +47,7 @@ fn reads_the_probe_lines_and_nothing_else() {
 
 #[test]
 fn a_healthy_pair_passes_every_check() {
-    let checks = checks(&two_servers(), &outcomes(LOG_A, LOG_B), 1450, "swarmpi image");
+    let checks = checks(&two_servers(), &outcomes(LOG_A, LOG_B), MTU, "swarmpi image");
     assert!(failed(&checks).is_empty(), "{checks:#?}");
     let names: Vec<&str> = checks.iter().map(|c| c.check.as_str()).collect();
     assert_eq!(
@@ -63,7 +68,7 @@ fn a_healthy_pair_passes_every_check() {
 #[test]
 fn a_blocked_vxlan_port_names_the_pair_and_the_port() {
     let blocked = LOG_B.replace("reach 10.9.0.2 ok", "reach 10.9.0.2 fail");
-    let checks = checks(&two_servers(), &outcomes(LOG_A, &blocked), 1450, "swarmpi image");
+    let checks = checks(&two_servers(), &outcomes(LOG_A, &blocked), MTU, "swarmpi image");
     let bad = failed(&checks);
     assert_eq!(bad.len(), 1, "{bad:#?}");
     assert_eq!(bad[0].subject, "10.0.0.2 <-> 10.0.0.3");
@@ -73,7 +78,15 @@ fn a_blocked_vxlan_port_names_the_pair_and_the_port() {
 #[test]
 fn an_overlay_mtu_the_underlay_cannot_carry_is_named_with_the_mtu_that_works() {
     // Both probes found 1450 bytes the largest to cross; the overlay says 1500.
-    let checks = checks(&two_servers(), &outcomes(LOG_A, LOG_B), 1500, "swarmpi image");
+    let checks = checks(
+        &two_servers(),
+        &outcomes(LOG_A, LOG_B),
+        Mtu {
+            overlay: 1500,
+            option_offset: 50,
+        },
+        "swarmpi image",
+    );
     let bad = failed(&checks);
     assert_eq!(bad.len(), 1, "{bad:#?}");
     assert_eq!(bad[0].check, "largest packet");
@@ -82,7 +95,13 @@ fn an_overlay_mtu_the_underlay_cannot_carry_is_named_with_the_mtu_that_works() {
             .detail
             .contains("1450 bytes cross unfragmented; overlay MTU 1500")
     );
-    assert!(bad[0].fix.as_deref().unwrap().contains("--mtu 1450"));
+    assert!(
+        bad[0]
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("deploy with --mtu 1500 (containers then get 1450)")
+    );
 }
 
 #[test]
@@ -90,14 +109,14 @@ fn a_missing_image_an_old_engine_and_a_skewed_clock_each_have_a_fix() {
     let mut servers = two_servers();
     servers[1].engine_version = "19.03.15".into();
     let mut all = outcomes(&LOG_A.replace("clock 10.9.0.3 12", "clock 10.9.0.3 2400"), LOG_B);
-    let checks_skewed = checks(&servers, &all, 1450, "swarmpi image");
+    let checks_skewed = checks(&servers, &all, MTU, "swarmpi image");
     let bad: Vec<&str> = failed(&checks_skewed).iter().map(|c| c.check.as_str()).collect();
     assert_eq!(bad, ["docker engine", "clock offset"]);
     all.insert(
         "10.0.0.3".into(),
         Outcome::Failed("No such image: localhost/swarmpi-node:x".into()),
     );
-    let missing = checks(&two_servers(), &all, 1450, "swarmpi image --packages \"hello\"");
+    let missing = checks(&two_servers(), &all, MTU, "swarmpi image --packages \"hello\"");
     let bad = failed(&missing);
     assert_eq!(bad.len(), 1, "{bad:#?}");
     assert_eq!(

@@ -6,6 +6,9 @@ use crate::error::UserError;
 /// The label every object of a cluster carries, with the cluster's name.
 pub const CLUSTER_LABEL: &str = "org.swarmpi.cluster";
 pub const DEFAULT_CLUSTER: &str = "mpi";
+/// `swarmpi doctor`'s probe network and service: '_' keeps it apart from
+/// every cluster's names.
+pub const DOCTOR: &str = "swarmpi_doctor";
 const MAX_NAME: usize = 24;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

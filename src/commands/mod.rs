@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cp;
 pub mod deploy;
+pub mod doctor;
 pub mod down;
 pub mod exec;
 pub mod image;

@@ -3,7 +3,6 @@
 # task's log, then idles until the manager removes it.
 #   SWARMPI_DOCTOR_SERVICE  the service name (tasks.NAME lists every probe)
 #   SWARMPI_DOCTOR_EXPECT   how many probes to wait for
-#   SWARMPI_DOCTOR_MTU      the overlay's MTU
 #   SWARMPI_DOCTOR_SERVERS  the servers' addresses (for 7946/tcp)
 set -u
 mine=$(ip -4 -o addr show | awk '{print $4}' | cut -d/ -f1)
@@ -13,11 +12,18 @@ for _ in $(seq 1 80); do
   [ "$(echo "$peers" | grep -c .)" -ge "$SWARMPI_DOCTOR_EXPECT" ] && break
   sleep 0.25
 done
-for p in $peers; do echo "$mine" | grep -qx "$p" && echo "doctor self $p"; done
+mtu=1500
+for p in $peers; do
+  echo "$mine" | grep -qx "$p" || continue
+  echo "doctor self $p"
+  dev=$(ip -4 -o addr show | awk -v ip="$p" 'index($4, ip "/") == 1 {print $2}')
+  mtu=$(cat "/sys/class/net/$dev/mtu")
+  echo "doctor overlay-mtu $mtu"
+done
 # The largest packet that crosses with "don't fragment": the MTU, or the
 # largest found by halving (a few pings).
 largest() {
-  local peer=$1 lo=0 hi=$SWARMPI_DOCTOR_MTU mid
+  local peer=$1 lo=0 hi=$mtu mid
   ping -c 1 -W 1 -M do -s $((hi - 28)) "$peer" >/dev/null 2>&1 && { echo "$hi"; return; }
   lo=576
   ping -c 1 -W 1 -M do -s $((lo - 28)) "$peer" >/dev/null 2>&1 || { echo 0; return; }

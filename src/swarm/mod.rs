@@ -3,6 +3,7 @@
 //! the types of `cluster` or its own.
 
 pub mod client;
+pub mod doctor;
 pub mod gateway;
 pub mod image;
 pub mod membership;

@@ -1,0 +1,66 @@
+//! `swarmpi doctor [--mtu M] [--json]`: one table of checks over every
+//! server and pair of servers, a fix under each failure; exits 9 when
+//! something is wrong (see `doctor`).
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::cli::DoctorArgs;
+use crate::cluster::plan;
+use crate::context::Context;
+use crate::doctor;
+use crate::error::{ExitCode, Outcome};
+use crate::swarm::Engine;
+
+pub struct DoctorOptions {
+    pub mtu: Option<u32>,
+}
+
+impl TryFrom<DoctorArgs> for DoctorOptions {
+    type Error = anyhow::Error;
+
+    fn try_from(args: DoctorArgs) -> Result<Self> {
+        plan::check_mtu(args.mtu)?;
+        Ok(DoctorOptions { mtu: args.mtu })
+    }
+}
+
+pub async fn run(ctx: &Context, options: DoctorOptions) -> Result<Outcome> {
+    let engine = Engine::connect(&ctx.settings).await?;
+    let diagnosis = doctor::diagnose(ctx, &engine, options.mtu).await?;
+    let ok = diagnosis.checks.iter().all(|c| c.ok);
+    if ctx.printer.json_mode() {
+        ctx.printer.json(&json!({
+            "ok": ok,
+            "seconds": diagnosis.seconds,
+            "overlay_mtu": diagnosis.overlay_mtu,
+            "checks": diagnosis.checks,
+        }));
+    } else {
+        ctx.printer.data(format!(
+            "{:<28} {:<18} {:<6} DETAIL",
+            "SUBJECT", "CHECK", "RESULT"
+        ));
+        for check in &diagnosis.checks {
+            let result = if check.ok { "ok" } else { "FAIL" };
+            ctx.printer.data(format!(
+                "{:<28} {:<18} {:<6} {}",
+                check.subject, check.check, result, check.detail
+            ));
+            if let Some(fix) = &check.fix {
+                ctx.printer.data(format!("{:<28} fix: {fix}", ""));
+            }
+        }
+        let failed = diagnosis.checks.iter().filter(|c| !c.ok).count();
+        ctx.printer.info(format!(
+            "{} check(s), {failed} failed, in {:.1} s; probes removed",
+            diagnosis.checks.len(),
+            diagnosis.seconds
+        ));
+    }
+    Ok(if ok {
+        Outcome::Success
+    } else {
+        Outcome::Reported(ExitCode::ProblemFound)
+    })
+}

@@ -1,0 +1,151 @@
+//! `swarmpi doctor`: what is wrong between the swarm's servers, found by
+//! a probe container on each (`probe.sh`, on a temporary overlay network):
+//! the overlay's data path and largest packet, the gossip port, clocks,
+//! plus each server's Docker Engine and node image. Bounded in time; the
+//! probe network and service are always removed.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::cluster::doctor::{self, Check, Outcome, Probe};
+use crate::cluster::image::default_image_ref;
+use crate::cluster::servers::{self, Server};
+use crate::context::Context;
+use crate::interrupt::Cancel;
+use crate::state::StateDir;
+use crate::swarm::doctor::{self as probes, ProbeSpec, ProbeTask};
+use crate::swarm::{Engine, membership};
+use crate::wait::Wait;
+
+const PROBE: &str = include_str!("probe.sh");
+/// From creating the probes to every report.
+const REPORT_LIMIT: Duration = Duration::from_secs(60);
+const REMOVE_LIMIT: Duration = Duration::from_secs(30);
+
+/// The checks, the overlay MTU they were made against, and the time taken.
+pub struct Diagnosis {
+    pub checks: Vec<Check>,
+    pub overlay_mtu: u32,
+    pub seconds: f64,
+}
+
+pub async fn diagnose(ctx: &Context, engine: &Engine, mtu: Option<u32>) -> Result<Diagnosis> {
+    let started = Instant::now();
+    membership::require_manager(engine).await?;
+    let all = servers::sorted(membership::list_nodes(engine).await?);
+    let usable: Vec<Server> = all.iter().filter(|s| s.usable()).cloned().collect();
+    let record = StateDir::new(&ctx.settings.state_dir).node_image()?;
+    let (image, image_fix) = match record {
+        Some(record) => (record.image, format!("swarmpi image{}", record.extension.flags())),
+        None => (default_image_ref(), "swarmpi image".to_string()),
+    };
+    // What an interrupted doctor left.
+    probes::remove(engine, REMOVE_LIMIT).await?;
+    let spec = ProbeSpec {
+        image,
+        script: PROBE.to_string(),
+        mtu,
+        env: vec![
+            format!("SWARMPI_DOCTOR_SERVICE={}", crate::cluster::names::DOCTOR),
+            format!("SWARMPI_DOCTOR_EXPECT={}", usable.len()),
+            format!(
+                "SWARMPI_DOCTOR_SERVERS={}",
+                usable
+                    .iter()
+                    .map(|s| s.addr.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        ],
+    };
+    ctx.printer.info(format!(
+        "probing {} server(s) (at most {} s)",
+        usable.len(),
+        REPORT_LIMIT.as_secs()
+    ));
+    let outcomes = match probes::start(engine, &spec).await {
+        Ok(()) => collect(engine, &usable, &ctx.cancel).await,
+        Err(error) => Err(error),
+    };
+    let removed = probes::remove(engine, REMOVE_LIMIT).await;
+    let (outcomes, overlay_mtu) = outcomes?;
+    removed?;
+    // What --mtu adds to the containers' MTU: measured, or Docker 20.10's 50.
+    let option_offset = mtu.map_or(50, |asked| asked.saturating_sub(overlay_mtu));
+    let mtus = doctor::Mtu {
+        overlay: overlay_mtu,
+        option_offset,
+    };
+    let mut checks = doctor::checks(&usable, &outcomes, mtus, &image_fix);
+    checks.extend(all.iter().filter(|s| !s.usable()).map(unusable));
+    Ok(Diagnosis {
+        checks,
+        overlay_mtu,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Waits for every server's probe to report or fail; what has not by the
+/// bound is Silent. Returns the outcomes and the overlay's MTU.
+async fn collect(
+    engine: &Engine,
+    usable: &[Server],
+    cancel: &Cancel,
+) -> Result<(BTreeMap<String, Outcome>, u32)> {
+    let mut latest: BTreeMap<String, Outcome> = BTreeMap::new();
+    let mut mtu = None;
+    let waited = Wait::new("every server's probe to report", REPORT_LIMIT, cancel)
+        .every(Duration::from_millis(500))
+        .until(async || {
+            let tasks = probes::tasks(engine).await?;
+            for server in usable {
+                if let Some(task) = tasks.iter().find(|t| t.node_id == server.id) {
+                    let (outcome, seen_mtu) = outcome_of(engine, task).await?;
+                    mtu = mtu.or(seen_mtu);
+                    latest.insert(server.addr.clone(), outcome);
+                }
+            }
+            let settled = usable
+                .iter()
+                .all(|s| latest.get(&s.addr).is_some_and(|o| o != &Outcome::Silent));
+            Ok(settled.then_some(()))
+        })
+        .await;
+    match waited {
+        Err(error) if !error.is::<crate::wait::TimedOut>() => return Err(error),
+        _ => {}
+    }
+    Ok((latest, mtu.unwrap_or(0)))
+}
+
+async fn outcome_of(engine: &Engine, task: &ProbeTask) -> Result<(Outcome, Option<u32>)> {
+    if let Some(error) = &task.error {
+        return Ok((Outcome::Failed(error.clone()), None));
+    }
+    if !task.running {
+        return Ok((Outcome::Silent, None));
+    }
+    let log = probes::log(engine, &task.id).await?;
+    let probe = Probe::parse(&log);
+    let mtu = log
+        .lines()
+        .find_map(|l| l.strip_prefix("doctor overlay-mtu "))
+        .and_then(|m| m.trim().parse().ok());
+    Ok(if probe.done {
+        (Outcome::Reported(probe), mtu)
+    } else {
+        (Outcome::Silent, mtu)
+    })
+}
+
+fn unusable(server: &Server) -> Check {
+    Check {
+        subject: format!("server {}", server.addr),
+        check: "swarm state".into(),
+        ok: false,
+        detail: format!("{} ({})", server.state, server.availability),
+        fix: Some("start its Docker (or `docker node update --availability active`); a server that left: `docker node rm` it".into()),
+    }
+}
