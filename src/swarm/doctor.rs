@@ -151,36 +151,7 @@ pub async fn remove(engine: &Engine, limit: Duration) -> Result<()> {
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(e).context("could not remove the probe service"),
         }
-        // The swarm forgets a task once its server has removed the container
-        // (a filter by a removed service fails: every task is listed).
-        Wait::new("every probe container to be removed", limit, &Cancel::never())
-            .every(Duration::from_millis(300))
-            .until(async || {
-                let tasks = engine.docker.list_tasks(None::<ListTasksOptions>).await?;
-                let left = tasks.iter().any(|t| t.service_id.as_deref() == Some(id.as_str()));
-                Ok((!left).then_some(()))
-            })
-            .await?;
-        // The manager's own probe container goes a moment after its task.
-        let filters = HashMap::from([(
-            "label".to_string(),
-            vec![format!("com.docker.swarm.service.name={DOCTOR}")],
-        )]);
-        Wait::new(
-            "the manager's probe container to be removed",
-            limit,
-            &Cancel::never(),
-        )
-        .every(Duration::from_millis(300))
-        .until(async || {
-            let options = ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build();
-            let left = engine.docker.list_containers(Some(options)).await?;
-            Ok(left.is_empty().then_some(()))
-        })
-        .await?;
+        probes_gone(engine, &id, limit).await?;
     }
     Wait::new(format!("network {DOCTOR} to be removed"), limit, &Cancel::never())
         .every(Duration::from_millis(300))
@@ -200,4 +171,37 @@ pub async fn remove(engine: &Engine, limit: Duration) -> Result<()> {
             Ok(found.is_err().then_some(()))
         })
         .await
+}
+
+/// Waits until the swarm has forgotten service `id`'s tasks (each server
+/// removed its container) and the manager's own probe container is gone.
+async fn probes_gone(engine: &Engine, id: &str, limit: Duration) -> Result<()> {
+    // A filter by a removed service fails: every task is listed instead.
+    Wait::new("every probe container to be removed", limit, &Cancel::never())
+        .every(Duration::from_millis(300))
+        .until(async || {
+            let tasks = engine.docker.list_tasks(None::<ListTasksOptions>).await?;
+            let left = tasks.iter().any(|t| t.service_id.as_deref() == Some(id));
+            Ok((!left).then_some(()))
+        })
+        .await?;
+    let filters = HashMap::from([(
+        "label".to_string(),
+        vec![format!("com.docker.swarm.service.name={DOCTOR}")],
+    )]);
+    Wait::new(
+        "the manager's probe container to be removed",
+        limit,
+        &Cancel::never(),
+    )
+    .every(Duration::from_millis(300))
+    .until(async || {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let left = engine.docker.list_containers(Some(options)).await?;
+        Ok(left.is_empty().then_some(()))
+    })
+    .await
 }
