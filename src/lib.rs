@@ -45,8 +45,8 @@ use anyhow::Result;
 
 use cli::{Cli, Command};
 use commands::{
-    bench as bench_cmd, cp, deploy, doctor as doctor_cmd, down, exec, image, init, jobs, join, leave,
-    run as run_cmd, shell, status, sync,
+    bench as bench_cmd, completions, cp, deploy, doctor as doctor_cmd, down, exec, image, init, jobs, join,
+    leave, run as run_cmd, shell, status, sync,
 };
 use context::Context;
 use error::Outcome;
@@ -98,6 +98,8 @@ async fn dispatch(command: Command, ctx: &Context) -> Result<Outcome> {
         Command::Exec(args) => exec::run(ctx, args.try_into()?).await,
         Command::Shell(args) => shell::run(ctx, args.cluster.try_into()?).await,
         Command::Bench(args) => bench_cmd::run(ctx, args.try_into()?).await,
+        Command::Completions(args) => completions::completions(ctx, args),
+        Command::Man => completions::man(ctx),
         Command::Doctor(args) => doctor_cmd::run(ctx, args.try_into()?).await,
     }
 }

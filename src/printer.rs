@@ -2,7 +2,8 @@
 //!
 //! Data a script may read goes to stdout; messages, progress and errors go to
 //! stderr. Progress bars draw only when stderr is a terminal and the user did
-//! not ask for quiet or JSON output.
+//! not ask for quiet or JSON output; colour (the `error:` and `warning:`
+//! labels) only on a terminal, and never when NO_COLOR is set.
 
 #![expect(
     clippy::print_stdout,
@@ -20,7 +21,14 @@ pub struct Printer {
     quiet: bool,
     verbose: bool,
     json: bool,
+    color: bool,
     bars: MultiProgress,
+}
+
+/// Whether to colour stderr: a terminal, and NO_COLOR unset or empty
+/// (<https://no-color.org>).
+fn use_color(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 impl Printer {
@@ -30,10 +38,12 @@ impl Printer {
         } else {
             ProgressDrawTarget::stderr()
         };
+        let color = use_color(std::io::stderr().is_terminal(), std::env::var_os("NO_COLOR"));
         Printer {
             quiet,
             verbose,
             json,
+            color,
             bars: MultiProgress::with_draw_target(draw),
         }
     }
@@ -63,7 +73,8 @@ impl Printer {
     }
 
     pub fn warn(&self, message: impl AsRef<str>) {
-        self.stderr_line(&format!("warning: {}", message.as_ref()));
+        let label = self.label("warning:", "1;33");
+        self.stderr_line(&format!("{label} {}", message.as_ref()));
     }
 
     /// A line of data on stdout: what a script reads.
@@ -74,6 +85,11 @@ impl Printer {
     pub fn json(&self, value: &serde_json::Value) {
         let text = serde_json::to_string_pretty(value).expect("a JSON value always serializes");
         self.data(text);
+    }
+
+    /// Bytes swarmpi made for stdout whole (a completion script, a man page).
+    pub fn raw(&self, bytes: &[u8]) {
+        self.passthrough(false, bytes);
     }
 
     /// Raw bytes from a remote program, passed through untouched.
@@ -92,7 +108,7 @@ impl Printer {
     }
 
     pub fn error(&self, error: &anyhow::Error) {
-        let mut text = format!("error: {error}");
+        let mut text = format!("{} {error}", self.label("error:", "1;31"));
         for cause in error.chain().skip(1) {
             let cause = cause.to_string();
             if !text.contains(&cause) {
@@ -139,7 +155,32 @@ impl Printer {
         bar
     }
 
+    /// `text` in the ANSI style `sgr` when colour is on.
+    fn label(&self, text: &str, sgr: &str) -> String {
+        if self.color {
+            format!("\x1b[{sgr}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
     fn stderr_line(&self, line: &str) {
         self.bars.suspend(|| eprintln!("{line}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::use_color;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_color(true, None));
+        assert!(!use_color(false, None), "never into a pipe or file");
+        assert!(!use_color(true, Some("1".into())));
+        assert!(
+            use_color(true, Some("".into())),
+            "an empty NO_COLOR does not count"
+        );
     }
 }

@@ -88,3 +88,36 @@ fn a_malformed_join_token_is_refused_before_docker() {
     let run = swarmpi(&["join", "not-a-token"]).failure(5, "malformed join token");
     assert!(run.stderr.contains("hint:"), "{run}");
 }
+
+#[test]
+fn completions_are_accepted_by_bash_and_the_man_page_names_every_command() {
+    let script = swarmpi(&["completions", "bash"]).success();
+    let mut bash = std::process::Command::new("bash")
+        .args(["-c", "source /dev/stdin && complete -p swarmpi"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(bash.stdin.as_mut().unwrap(), script.stdout.as_bytes()).unwrap();
+    let output = bash.wait_with_output().unwrap();
+    assert!(output.status.success(), "bash refused the completion script");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("swarmpi"));
+    let man = swarmpi(&["man"]).success();
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH swarmpi 1"),
+        "{man}"
+    );
+    for command in [
+        "deploy",
+        "run",
+        "sync",
+        "cp",
+        "jobs",
+        "logs",
+        "doctor",
+        "completions",
+    ] {
+        assert!(man.stdout.contains(command), "the man page lacks {command}");
+    }
+    swarmpi(&["completions", "tcsh"]).failure(2, "invalid value 'tcsh'");
+}

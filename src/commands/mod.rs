@@ -5,6 +5,7 @@
 //! [`Outcome`]: crate::error::Outcome
 
 pub mod bench;
+pub mod completions;
 pub mod cp;
 pub mod deploy;
 pub mod doctor;
