@@ -7,18 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::harness::{Lab, Run};
-
-fn example(name: &str) -> String {
-    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn deployed() -> Lab {
-    let lab = Lab::get();
-    lab.ensure_swarm();
-    lab.swarmpi("a", &["deploy", "--per-host", "2"]).success();
-    lab
-}
+use crate::harness::{Lab, Run, deployed, example};
 
 /// A fresh directory of this test's own.
 fn scratch(name: &str) -> PathBuf {

@@ -2,11 +2,7 @@
 //! real binary with no Docker reachable, so a check made too late would
 //! fail with "cannot reach the Docker daemon" (exit 3) instead.
 
-use crate::harness::{Run, swarmpi_without_docker as swarmpi};
-
-fn example(name: &str) -> String {
-    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
-}
+use crate::harness::{Run, example, swarmpi_without_docker as swarmpi};
 
 #[track_caller]
 fn refused(run: Run, message: &str) {

@@ -6,18 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{Lab, wait_for};
-
-fn example(name: &str) -> String {
-    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn deployed() -> Lab {
-    let lab = Lab::get();
-    lab.ensure_swarm();
-    lab.swarmpi("a", &["deploy", "--per-host", "2"]).success();
-    lab
-}
+use crate::harness::{Lab, deployed, example, wait_for};
 
 fn detach(lab: &Lab, args: &[&str]) -> String {
     let mut all = vec!["run", "--detach"];

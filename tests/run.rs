@@ -4,19 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{Lab, interrupt};
-
-fn example(name: &str) -> String {
-    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The lab with cluster `mpi` deployed at 2 per server (4 slots).
-fn deployed() -> Lab {
-    let lab = Lab::get();
-    lab.ensure_swarm();
-    lab.swarmpi("a", &["deploy", "--per-host", "2"]).success();
-    lab
-}
+use crate::harness::{Lab, deployed, example, interrupt};
 
 #[test]
 fn example_runs_8_ranks_on_4_containers() {

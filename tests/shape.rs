@@ -3,11 +3,7 @@
 
 use serde_json::Value;
 
-use crate::harness::Lab;
-
-fn example(name: &str) -> String {
-    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
-}
+use crate::harness::{Lab, example};
 
 /// Each container's memory limit, CPU quota / period and /dev/shm size, one
 /// line per container of the cluster (cgroup v1 or v2).

@@ -284,6 +284,19 @@ pub fn swarmpi_without_docker(args: &[&str]) -> Run {
         .args(args))
 }
 
+/// The path of an example program.
+pub fn example(name: &str) -> String {
+    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The lab with cluster `mpi` deployed at 2 per server (4 slots).
+pub fn deployed() -> Lab {
+    let lab = Lab::get();
+    lab.ensure_swarm();
+    lab.swarmpi("a", &["deploy", "--per-host", "2"]).success();
+    lab
+}
+
 /// Ctrl-C to a background command (SIGINT, as a terminal sends it).
 pub fn interrupt(child: &std::process::Child) {
     Command::new("kill")
