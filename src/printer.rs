@@ -48,10 +48,17 @@ impl Printer {
         }
     }
 
-    /// The same printer with messages and bars off (warnings and errors
-    /// still show): for steps that report in one line of their own.
+    /// The same printer with messages, bars and data off (warnings and
+    /// errors still show): for steps that report in one line of their own,
+    /// inside a command whose data is its own (e.g. a repair before `jobs`).
     pub fn quieter(&self) -> Printer {
-        Printer::new(true, false, self.json)
+        Printer {
+            quiet: true,
+            verbose: false,
+            json: false,
+            color: self.color,
+            bars: MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
+        }
     }
 
     pub fn json_mode(&self) -> bool {

@@ -654,3 +654,27 @@ fn a_second_ctrl_c_exits_at_once() {
     // What the deploy made is removed by down, as it says.
     lab.swarmpi("a", &["down"]).success();
 }
+
+#[test]
+fn deploy_json_gives_the_ready_cluster_to_a_script() {
+    let lab = Lab::get();
+    lab.ensure_swarm();
+    let run = lab
+        .swarmpi("a", &["deploy", "--per-host", "2", "--json"])
+        .success();
+    let report: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("deploy JSON: {e}\n{run}"));
+    assert_eq!(report["cluster"], "mpi", "{report}");
+    let containers = report["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 4, "{report}");
+    assert!(
+        containers
+            .iter()
+            .all(|c| c["ip"].as_str().is_some_and(|ip| ip.contains('.'))),
+        "{report}"
+    );
+    assert!(
+        !run.stderr.contains("CONTAINER"),
+        "the table is not printed beside the JSON:\n{run}"
+    );
+}

@@ -229,6 +229,10 @@ pub struct DeployArgs {
     /// Each container's /dev/shm (default: 128m per slot, at least 256m).
     #[arg(long, value_name = "SIZE")]
     pub shm_size: Option<String>,
+
+    /// Print the ready cluster as JSON on stdout (see docs/guide.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -95,6 +95,7 @@ impl Command {
     pub fn wants_json(&self) -> bool {
         match self {
             Command::Init(args) => args.json,
+            Command::Deploy(args) => args.json,
             Command::Status(args) => args.json,
             Command::Bench(args) => args.json,
             Command::Sync(args) => args.json,

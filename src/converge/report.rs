@@ -32,6 +32,18 @@ impl Converge<'_> {
 
     pub(super) fn print_summary(&self, members: &[Member]) {
         let printer = &self.ctx.printer;
+        if printer.json_mode() {
+            printer.json(&serde_json::json!({
+                "cluster": self.request.names.cluster,
+                "image": self.image,
+                "servers": self.usable.len(),
+                "slots": members::total_slots(members),
+                "containers": members.iter().map(|m| serde_json::json!({
+                    "name": m.hostname, "server": m.server, "ip": m.ip, "slots": m.slots,
+                })).collect::<Vec<_>>(),
+            }));
+            return;
+        }
         printer.info(format!(
             "\n{:<16} {:<16} {:<16} {:>5}",
             "CONTAINER", "SERVER", "IP", "SLOTS"
