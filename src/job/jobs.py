@@ -13,7 +13,10 @@
 #                       as it was printed; if F is 1, goes on until the
 #                       job ends and exits with its status
 #   wait JOBS ID        exits with the job's status once it ends
-#   cancel JOBS ID      stops the job's process group (INT, KILL 3 s later)
+#   cancel JOBS ID HOSTFILE
+#                       stops the job's process group (INT, KILL 3 s later),
+#                       then kills any rank of it left on the hostfile's
+#                       hosts (ranks carry SWARMPI_JOB=<the job's tag>)
 import json
 import os
 import selectors
@@ -95,7 +98,8 @@ def prune(jobs, keep):
 
 def start(jobs, limit, keep, program, ranks, _, *command):
     job = claim(jobs)
-    meta = {"id": int(job), "program": program, "ranks": int(ranks), "state": "running",
+    meta = {"id": int(job), "tag": "%s-%s" % (job, os.urandom(4).hex()),
+            "program": program, "ranks": int(ranks), "state": "running",
             "started": time.time(), "pid": 0, "output_bytes": 0, "dropped_bytes": 0}
     write_meta(jobs, job, meta)
     sys.stdout.write(job + "\n")
@@ -120,8 +124,13 @@ def supervise(jobs, job, meta, limit, command):
     signal.signal(signal.SIGINT, lambda *_: None)
     signal.signal(signal.SIGTERM, lambda *_: None)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # Every rank, on every container, carries the job's tag (mpirun exports
+    # what mca_base_env_list names), so cancel can find what is left of it.
+    env = dict(os.environ, SWARMPI_JOB=meta["tag"])
+    exported = [v for v in env.get("OMPI_MCA_mca_base_env_list", "").split(";") if v]
+    env["OMPI_MCA_mca_base_env_list"] = ";".join(exported + ["SWARMPI_JOB"])
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             stdin=subprocess.DEVNULL, cwd=os.path.expanduser("~"))
+                             stdin=subprocess.DEVNULL, cwd=os.path.expanduser("~"), env=env)
     output = open(os.path.join(jobs, job, "output"), "ab")
     streams = selectors.DefaultSelector()
     streams.register(child.stdout, selectors.EVENT_READ, b"o")
@@ -222,7 +231,30 @@ def wait(jobs, job):
         time.sleep(POLL * 4)
 
 
-def cancel(jobs, job):
+# Kills the processes whose environment holds SWARMPI_JOB=TAG; prints how many.
+SWEEP = ('n=0; for p in /proc/[0-9]*; do '
+         'if tr "\\0" "\\n" < $p/environ 2>/dev/null | grep -qx "SWARMPI_JOB=%s"; then '
+         'kill -KILL ${p#/proc/} 2>/dev/null; n=$((n + 1)); fi; done; echo $n')
+
+
+def sweep(hostfile, tag):
+    """Kills the job's ranks left on every host, until none is found (10 s)."""
+    with open(hostfile) as f:
+        hosts = [line.split()[0] for line in f if line.strip() and not line.startswith("#")]
+    deadline = time.time() + 10
+    while True:
+        runs = [subprocess.Popen(["ssh", host, SWEEP % tag], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL) for host in hosts]
+        found = 0
+        for run in runs:
+            out = run.communicate()[0].strip()
+            found += int(out) if out.isdigit() else 0
+        if found == 0 or time.time() > deadline:
+            return
+        time.sleep(POLL * 4)
+
+
+def cancel(jobs, job, hostfile):
     meta = state_of(read_meta(jobs, job))
     if "exit" in meta or meta.get("state") == "lost":
         print(json.dumps({"was_running": False}))
@@ -236,6 +268,9 @@ def cancel(jobs, job):
         os.killpg(group, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    # mpirun may end before every remote rank has.
+    if meta.get("tag"):
+        sweep(hostfile, meta["tag"])
     open(os.path.join(jobs, job, "cancelled"), "w").close()
     meta = read_meta(jobs, job)
     if "exit" not in meta:

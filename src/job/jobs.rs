@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow};
 
 use crate::access::OpenCluster;
 use crate::cluster::jobs::JobRecord;
-use crate::cluster::layout::JOBS_DIR;
+use crate::cluster::layout::{HOSTFILE, JOBS_DIR};
 use crate::cluster::program::shell_quote;
 use crate::context::Context;
 use crate::error::UserError;
@@ -130,7 +130,9 @@ pub async fn wait(cluster: &OpenCluster, id: u32) -> Result<u32> {
 /// it had already ended.
 pub async fn cancel(cluster: &OpenCluster, id: u32) -> Result<bool> {
     let (head, node) = cluster.head();
-    let output = node.exec(&keeper(&["cancel", &id.to_string()]), &[]).await?;
+    let output = node
+        .exec(&keeper(&["cancel", &id.to_string(), HOSTFILE]), &[])
+        .await?;
     if output.code != 0 {
         return Err(anyhow!(
             "could not cancel job {id} in {}: {}",
