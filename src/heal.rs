@@ -48,3 +48,16 @@ pub async fn open(ctx: &Context, names: &ClusterNames) -> Result<OpenCluster> {
     }
     access::open_cluster(ctx, names, deployed).await
 }
+
+/// Runs `work` on the opened (and, if need be, repaired) cluster, closing
+/// its sessions whatever `work` returns.
+pub async fn with_cluster<T>(
+    ctx: &Context,
+    names: &ClusterNames,
+    work: impl AsyncFnOnce(&OpenCluster) -> Result<T>,
+) -> Result<T> {
+    let cluster = open(ctx, names).await?;
+    let result = work(&cluster).await;
+    cluster.close().await;
+    result
+}

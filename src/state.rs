@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::image::Extension;
+use crate::cluster::image::{Extension, default_image_ref};
 use crate::cluster::members::Member;
 use crate::cluster::plan::Subnet;
 use crate::cluster::resources::Resources;
@@ -28,6 +28,13 @@ const NODE_IMAGE_FILE: &str = "node-image.json";
 pub struct NodeImage {
     pub image: String,
     pub extension: Extension,
+}
+
+impl NodeImage {
+    /// The command that builds this image on another server.
+    pub fn build_command(&self) -> String {
+        format!("swarmpi image{}", self.extension.flags())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,6 +147,15 @@ impl StateDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
         }
+    }
+
+    /// The node image deploy and doctor use: the recorded one, or the
+    /// default this binary builds.
+    pub fn node_image_or_default(&self) -> Result<NodeImage> {
+        Ok(self.node_image()?.unwrap_or_else(|| NodeImage {
+            image: default_image_ref(),
+            extension: Extension::default(),
+        }))
     }
 
     pub fn save_node_image(&self, record: &NodeImage) -> Result<()> {

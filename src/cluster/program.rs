@@ -135,6 +135,14 @@ pub fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
+/// The shell command running the Python `script` (sent whole, so it always
+/// matches the swarmpi that sends it) with `args`, in a container.
+pub fn python_command(script: &str, args: &[&str]) -> String {
+    let mut words = vec!["python3".to_string(), "-c".into(), shell_quote(script)];
+    words.extend(args.iter().map(|arg| shell_quote(arg)));
+    words.join(" ")
+}
+
 /// How to launch the job.
 #[derive(Debug, Clone, Default)]
 pub struct Launch {

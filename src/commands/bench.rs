@@ -11,7 +11,7 @@ use crate::cli::BenchArgs;
 use crate::cluster::names::ClusterNames;
 use crate::context::Context;
 use crate::error::{ExitCode, Outcome};
-use crate::heal;
+use crate::heal::with_cluster;
 use crate::printer::Printer;
 
 pub struct BenchOptions {
@@ -35,10 +35,10 @@ impl TryFrom<BenchArgs> for BenchOptions {
 }
 
 pub async fn run(ctx: &Context, options: BenchOptions) -> Result<Outcome> {
-    let cluster = heal::open(ctx, &options.names).await?;
-    let results = bench::measure(ctx, &cluster, &options.mca).await;
-    cluster.close().await;
-    let results = results?;
+    let results = with_cluster(ctx, &options.names, async |cluster| {
+        bench::measure(ctx, cluster, &options.mca).await
+    })
+    .await?;
     let ok = results.iter().all(|r| r.ok);
     if ctx.printer.json_mode() {
         ctx.printer

@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::error::{Outcome, UserError};
 use crate::files::cp;
 use crate::files::project::Tree;
-use crate::heal;
+use crate::heal::with_cluster;
 use crate::state::StateDir;
 
 pub enum CpOptions {
@@ -73,10 +73,11 @@ pub async fn run(ctx: &Context, options: CpOptions) -> Result<Outcome> {
                 .hint(format!("name it, e.g. {}:{path}", target.names().hostname(1)))
                 .into());
             };
-            let cluster = heal::open(ctx, names).await?;
-            let fetched = fetch(ctx, &cluster, &target, &path, &dest).await;
-            cluster.close().await;
-            let (written, bytes) = fetched?;
+            let (written, bytes) = with_cluster(ctx, names, async |cluster| {
+                let index = indexes(cluster, &target)?[0];
+                cp::fetch(cluster, index, &path, &dest, &ctx.printer).await
+            })
+            .await?;
             ctx.printer
                 .info(format!("copied {path} to {} ({bytes} bytes)", written.display()));
         }
@@ -84,10 +85,11 @@ pub async fn run(ctx: &Context, options: CpOptions) -> Result<Outcome> {
             let tree = Tree::read(&source)?;
             super::sync::warn_skipped(ctx, &tree.skipped_links);
             let target = Target::resolve(&target, exists)?;
-            let cluster = heal::open(ctx, target.names()).await?;
-            let put = put(ctx, &cluster, &target, &tree, &path).await;
-            cluster.close().await;
-            let delivered = put?;
+            let delivered = with_cluster(ctx, target.names(), async |cluster| {
+                let targets = indexes(cluster, &target)?;
+                cp::put(cluster, &targets, &tree, &path, &ctx.printer).await
+            })
+            .await?;
             ctx.printer.info(format!(
                 "copied {} ({} file(s), {} bytes) to {path} in {} container(s); {} bytes left the manager",
                 source.display(),
@@ -99,28 +101,6 @@ pub async fn run(ctx: &Context, options: CpOptions) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
-}
-
-async fn fetch(
-    ctx: &Context,
-    cluster: &OpenCluster,
-    target: &Target,
-    path: &str,
-    dest: &std::path::Path,
-) -> Result<(PathBuf, u64)> {
-    let index = indexes(cluster, target)?[0];
-    cp::fetch(cluster, index, path, dest, &ctx.printer).await
-}
-
-async fn put(
-    ctx: &Context,
-    cluster: &OpenCluster,
-    target: &Target,
-    tree: &Tree,
-    path: &str,
-) -> Result<crate::files::Delivered> {
-    let targets = indexes(cluster, target)?;
-    cp::put(cluster, &targets, tree, path, &ctx.printer).await
 }
 
 /// The members `target` names.

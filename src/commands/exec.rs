@@ -8,7 +8,7 @@ use crate::cluster::names::ClusterNames;
 use crate::cluster::program::shell_quote;
 use crate::context::Context;
 use crate::error::Outcome;
-use crate::heal;
+use crate::heal::with_cluster;
 use crate::job;
 
 pub struct ExecOptions {
@@ -28,9 +28,10 @@ impl TryFrom<ExecArgs> for ExecOptions {
 }
 
 pub async fn run(ctx: &Context, options: ExecOptions) -> Result<Outcome> {
-    let cluster = heal::open(ctx, &options.names).await?;
     let words: Vec<String> = options.command.iter().map(|w| shell_quote(w)).collect();
-    let status = job::stream(ctx, &cluster, &words.join(" "), "running the command").await;
-    cluster.close().await;
-    Ok(Outcome::Remote(status?))
+    let status = with_cluster(ctx, &options.names, async |cluster| {
+        job::stream(ctx, cluster, &words.join(" "), "running the command").await
+    })
+    .await?;
+    Ok(Outcome::Remote(status))
 }

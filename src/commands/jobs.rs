@@ -4,13 +4,12 @@
 
 use anyhow::Result;
 
-use crate::access::OpenCluster;
 use crate::cli::{JobArgs, LogsArgs};
 use crate::cluster::jobs::{self as records, JobRecord};
 use crate::cluster::names::ClusterNames;
 use crate::context::Context;
 use crate::error::Outcome;
-use crate::heal;
+use crate::heal::with_cluster;
 use crate::job::jobs;
 
 pub struct JobOptions {
@@ -27,18 +26,6 @@ impl TryFrom<JobArgs> for JobOptions {
             id: args.id,
         })
     }
-}
-
-/// Runs `work` on the opened cluster, closing it whatever happens.
-async fn with_cluster<T>(
-    ctx: &Context,
-    names: &ClusterNames,
-    work: impl AsyncFnOnce(&OpenCluster) -> Result<T>,
-) -> Result<T> {
-    let cluster = heal::open(ctx, names).await?;
-    let result = work(&cluster).await;
-    cluster.close().await;
-    result
 }
 
 pub async fn list(ctx: &Context, names: ClusterNames) -> Result<Outcome> {

@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::error::Outcome;
 use crate::files::project::Project;
 use crate::files::sync;
-use crate::heal;
+use crate::heal::with_cluster;
 
 pub struct SyncOptions {
     pub names: ClusterNames,
@@ -32,10 +32,10 @@ impl TryFrom<SyncArgs> for SyncOptions {
 pub async fn run(ctx: &Context, options: SyncOptions) -> Result<Outcome> {
     let project = Project::scan(&options.dir)?;
     warn_skipped(ctx, &project.tree.skipped_links);
-    let cluster = heal::open(ctx, &options.names).await?;
-    let synced = sync::sync(&cluster, &project, &ctx.printer).await;
-    cluster.close().await;
-    let synced = synced?;
+    let synced = with_cluster(ctx, &options.names, async |cluster| {
+        sync::sync(cluster, &project, &ctx.printer).await
+    })
+    .await?;
     if ctx.printer.json_mode() {
         ctx.printer.json(&serde_json::to_value(&synced)?);
     } else {

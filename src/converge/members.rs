@@ -36,14 +36,11 @@ impl Converge<'_> {
         if !fault.contains("does not have the node image") {
             return None;
         }
-        let recorded = StateDir::new(&self.ctx.settings.state_dir)
-            .node_image()
-            .ok()
-            .flatten();
+        let recorded = StateDir::new(&self.ctx.settings.state_dir).node_image_or_default();
         Some(match recorded {
-            Some(record) if record.image == self.image => format!(
-                "on that server, run `swarmpi image{}`: it builds the same image ({}) without leaving the swarm",
-                record.extension.flags(),
+            Ok(record) if record.image == self.image => format!(
+                "on that server, run `{}`: it builds the same image ({}) without leaving the swarm",
+                record.build_command(),
                 self.image
             ),
             _ => format!(

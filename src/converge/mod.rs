@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::cluster::digest;
-use crate::cluster::image::default_image_ref;
 use crate::cluster::members::{cluster_files, gateway_authorized_key};
 use crate::cluster::names::ClusterNames;
 use crate::cluster::plan;
@@ -110,9 +109,7 @@ async fn check_plan(
     // By default, the image `init` (or `image`) last made here.
     let image = match &request.image {
         Some(image) => image.clone(),
-        None => StateDir::new(&settings.state_dir)
-            .node_image()?
-            .map_or_else(default_image_ref, |record| record.image),
+        None => StateDir::new(&settings.state_dir).node_image_or_default()?.image,
     };
     if !image::image_exists(engine, &image).await? {
         return Err(

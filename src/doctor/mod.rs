@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::cluster::doctor::{self, Check, Outcome, Probe};
-use crate::cluster::image::default_image_ref;
 use crate::cluster::servers::{self, Server};
 use crate::context::Context;
 use crate::interrupt::Cancel;
@@ -36,11 +35,8 @@ pub async fn diagnose(ctx: &Context, engine: &Engine, mtu: Option<u32>) -> Resul
     membership::require_manager(engine).await?;
     let all = servers::sorted(membership::list_nodes(engine).await?);
     let usable: Vec<Server> = all.iter().filter(|s| s.usable()).cloned().collect();
-    let record = StateDir::new(&ctx.settings.state_dir).node_image()?;
-    let (image, image_fix) = match record {
-        Some(record) => (record.image, format!("swarmpi image{}", record.extension.flags())),
-        None => (default_image_ref(), "swarmpi image".to_string()),
-    };
+    let record = StateDir::new(&ctx.settings.state_dir).node_image_or_default()?;
+    let (image, image_fix) = (record.image.clone(), record.build_command());
     // What an interrupted doctor left.
     probes::remove(engine, REMOVE_LIMIT).await?;
     let spec = ProbeSpec {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::access::OpenCluster;
 use crate::cluster::digest;
 use crate::cluster::layout::SYNC_DIR;
-use crate::cluster::program::shell_quote;
+use crate::cluster::program::{python_command, shell_quote};
 use crate::printer::Printer;
 
 /// The container-side helper, run by `python3 -c`.
@@ -26,9 +26,7 @@ const BAR_THRESHOLD: u64 = 4 * 1024 * 1024;
 
 /// The shell command that runs the helper with `args` in a container.
 fn helper(args: &[&str]) -> String {
-    let mut words = vec!["python3".to_string(), "-c".into(), shell_quote(HELPER)];
-    words.extend(args.iter().map(|arg| shell_quote(arg)));
-    words.join(" ")
+    python_command(HELPER, args)
 }
 
 /// What the helper's `apply` and `put` print.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
+use crate::cluster::archive::{self, Entry};
 use crate::cluster::digest;
 use crate::cluster::layout;
 use crate::cluster::program;
@@ -76,8 +77,7 @@ impl Tree {
     /// record if `record`.
     pub fn archive(&self, send: &BTreeSet<String>, record: bool) -> Result<Vec<u8>> {
         let meta = sync::meta(&self.manifest, send, record).to_string();
-        let mut archive = tar::Builder::new(Vec::new());
-        append(&mut archive, "meta.json", meta.as_bytes(), 0o644)?;
+        let mut files = vec![("meta.json".to_string(), meta.into_bytes(), 0o644)];
         for path in send {
             let full = self.base.join(path);
             let bytes = fs::read(&full).with_context(|| format!("could not read {}", full.display()))?;
@@ -87,9 +87,13 @@ impl Tree {
                 "{} changed while it was being sent: try again",
                 full.display()
             );
-            append(&mut archive, &format!("f/{path}"), &bytes, *mode)?;
+            files.push((format!("f/{path}"), bytes, *mode));
         }
-        Ok(archive.into_inner()?)
+        let entries: Vec<Entry<'_>> = files
+            .iter()
+            .map(|(path, bytes, mode)| Entry::file(path, bytes, *mode))
+            .collect();
+        Ok(archive::pack(&entries)?)
     }
 
     pub fn total_bytes(&self) -> u64 {
@@ -167,16 +171,4 @@ pub fn file_state(path: &Path) -> Result<FileState> {
     }
     let mode = file.metadata()?.permissions().mode() & 0o777;
     Ok(FileState(digest::hex(&hasher.finalize()), mode))
-}
-
-/// One tar entry, path and mode as given (the tar crate would refuse no
-/// names here: paths come from our own walk).
-pub fn append(archive: &mut tar::Builder<Vec<u8>>, path: &str, bytes: &[u8], mode: u32) -> Result<()> {
-    let mut header = tar::Header::new_gnu();
-    header.set_size(bytes.len() as u64);
-    header.set_mode(mode);
-    header.set_cksum();
-    archive
-        .append_data(&mut header, path, bytes)
-        .with_context(|| format!("could not pack {path}"))
 }

@@ -11,7 +11,7 @@ use anyhow::{Result, anyhow};
 use crate::access::OpenCluster;
 use crate::cluster::jobs::JobRecord;
 use crate::cluster::layout::{HOSTFILE, JOBS_DIR};
-use crate::cluster::program::shell_quote;
+use crate::cluster::program::python_command;
 use crate::context::Context;
 use crate::error::UserError;
 use crate::interrupt::Cancel;
@@ -25,12 +25,11 @@ pub const KEEP_FINISHED: u32 = 50;
 /// How long a cancelled job may take to stop and say so.
 const STOP_WAIT: Duration = Duration::from_secs(15);
 
+/// The keeper's command `args[0]`, on the jobs directory, with the rest.
 fn keeper(args: &[&str]) -> String {
-    let mut words = vec!["python3".to_string(), "-c".into(), shell_quote(KEEPER)];
-    words.push(shell_quote(args[0]));
-    words.push(JOBS_DIR.to_string());
-    words.extend(args[1..].iter().map(|arg| shell_quote(arg)));
-    words.join(" ")
+    let mut all = vec![args[0], JOBS_DIR];
+    all.extend_from_slice(&args[1..]);
+    python_command(KEEPER, &all)
 }
 
 /// Starts `command` (a shell command line) as a job; returns its id.

@@ -11,8 +11,7 @@ use bollard::models::{
     TaskSpecContainerSpec, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 use bollard::query_parameters::{
-    InspectNetworkOptions, ListContainersOptionsBuilder, ListTasksOptions, ListTasksOptionsBuilder,
-    LogsOptionsBuilder,
+    ListContainersOptionsBuilder, ListTasksOptions, ListTasksOptionsBuilder, LogsOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -153,24 +152,8 @@ pub async fn remove(engine: &Engine, limit: Duration) -> Result<()> {
         }
         probes_gone(engine, &id, limit).await?;
     }
-    Wait::new(format!("network {DOCTOR} to be removed"), limit, &Cancel::never())
-        .every(Duration::from_millis(300))
-        .until(async || match engine.docker.remove_network(DOCTOR).await {
-            Ok(()) => Ok(Some(())),
-            Err(e) if is_not_found(&e) => Ok(Some(())),
-            Err(_) => Ok(None),
-        })
-        .await?;
-    Wait::new(format!("network {DOCTOR} to be gone"), limit, &Cancel::never())
-        .every(Duration::from_millis(200))
-        .until(async || {
-            let found = engine
-                .docker
-                .inspect_network(DOCTOR, None::<InspectNetworkOptions>)
-                .await;
-            Ok(found.is_err().then_some(()))
-        })
-        .await
+    super::network::remove(engine, DOCTOR, limit, &Cancel::never()).await?;
+    Ok(())
 }
 
 /// Waits until the swarm has forgotten service `id`'s tasks (each server

@@ -181,16 +181,10 @@ pub async fn subnets_in_use(engine: &Engine, names: &ClusterNames) -> Result<Vec
 /// Removes the network, retrying while the endpoints of just-stopped
 /// containers go, then waits until the manager no longer lists it (a deploy
 /// right after `down` must not find it). True if there was one.
-pub(super) async fn remove(
-    engine: &Engine,
-    names: &ClusterNames,
-    limit: Duration,
-    cancel: &Cancel,
-) -> Result<bool> {
-    let network = names.network();
+pub(super) async fn remove(engine: &Engine, network: &str, limit: Duration, cancel: &Cancel) -> Result<bool> {
     let removed = Wait::new(format!("network {network}'s endpoints to go"), limit, cancel)
         .every(Duration::from_millis(500))
-        .retry(async || match engine.docker.remove_network(&network).await {
+        .retry(async || match engine.docker.remove_network(network).await {
             Ok(()) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(e).with_context(|| format!("could not remove network {network}")),
@@ -202,7 +196,7 @@ pub(super) async fn remove(
             .until(async || {
                 let listed = engine
                     .docker
-                    .inspect_network(&network, None::<InspectNetworkOptions>)
+                    .inspect_network(network, None::<InspectNetworkOptions>)
                     .await;
                 Ok(listed.is_err().then_some(()))
             })

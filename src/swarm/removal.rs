@@ -59,7 +59,7 @@ pub async fn remove_cluster(
         format!("container {}", names.gateway()),
         gateway::remove(engine, names).await,
     );
-    let removed = network::remove(engine, names, network_limit, cancel).await;
+    let removed = network::remove(engine, &names.network(), network_limit, cancel).await;
     removal.step(format!("network {}", names.network()), removed);
     match secret::remove_all(engine, names).await {
         Ok(secrets) => removal
