@@ -88,14 +88,15 @@ fn not_ready(names: &ClusterNames, what: String) -> UserError {
 /// The session to the gateway, retried for `patience` (sshd may start a
 /// moment after the key is printed).
 pub async fn open_gateway(
+    ctx: &Context,
     info: &GatewayInfo,
     keys: &SessionKeys,
     patience: Duration,
-    cancel: &Cancel,
 ) -> Result<Gateway> {
     let addr = SocketAddr::from(([127, 0, 0, 1], info.port));
-    Wait::new(format!("the gateway's sshd at {addr}"), patience, cancel)
-        .retry(async || Gateway::connect(addr, &info.host_key, keys.clone()).await)
+    let silence = ctx.settings.answer_timeout;
+    Wait::new(format!("the gateway's sshd at {addr}"), patience, &ctx.cancel)
+        .retry(async || Gateway::connect(addr, &info.host_key, keys.clone(), silence).await)
         .await
 }
 
@@ -115,15 +116,15 @@ pub fn gateway_missing(names: &ClusterNames, deployed: &Deployed) -> Option<Stri
 
 /// A session to the observed gateway, or a not-ready error.
 pub async fn gateway_session(
+    ctx: &Context,
     names: &ClusterNames,
     deployed: &Deployed,
-    cancel: &Cancel,
 ) -> Result<(Gateway, GatewayInfo)> {
     let (Some(keys), Some(info)) = (deployed.session_keys(), deployed.gateway.clone()) else {
         let why = gateway_missing(names, deployed).unwrap_or_default();
         return Err(not_ready(names, why).into());
     };
-    let session = open_gateway(&info, &keys, PATIENCE, cancel).await?;
+    let session = open_gateway(ctx, &info, &keys, PATIENCE).await?;
     Ok((session, info))
 }
 
@@ -181,7 +182,7 @@ pub async fn open_cluster(ctx: &Context, names: &ClusterNames, deployed: Deploye
     if let Some(reason) = observe::unusable_because(&names.cluster, &deployed.state.members, &deployed.seen) {
         return Err(not_ready(names, reason).into());
     }
-    let (gateway, gateway_info) = gateway_session(names, &deployed, &ctx.cancel).await?;
+    let (gateway, gateway_info) = gateway_session(ctx, names, &deployed).await?;
     let members = deployed.state.members;
     let sessions = connect_members(&gateway, &members, PATIENCE, &ctx.cancel, || {}).await;
     let mut nodes = Vec::with_capacity(members.len());

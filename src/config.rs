@@ -1,6 +1,7 @@
 //! Settings resolved once from flags, environment and defaults.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::cli::GlobalArgs;
 
@@ -11,7 +12,13 @@ pub struct Settings {
     pub docker_host: Option<String>,
     /// Where cluster state lives on the manager.
     pub state_dir: PathBuf,
+    /// How long an internal step waits for a container that sends nothing
+    /// (`SWARMPI_ANSWER_TIMEOUT`, seconds; default 60).
+    pub answer_timeout: Duration,
 }
+
+/// The default of [`Settings::answer_timeout`].
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Settings {
     pub fn resolve(global: &GlobalArgs) -> Self {
@@ -19,6 +26,11 @@ impl Settings {
         Settings {
             docker_host: std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()),
             state_dir,
+            answer_timeout: std::env::var("SWARMPI_ANSWER_TIMEOUT")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .filter(|&s| s > 0)
+                .map_or(ANSWER_TIMEOUT, Duration::from_secs),
         }
     }
 

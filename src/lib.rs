@@ -29,6 +29,7 @@ pub mod context;
 pub mod converge;
 pub mod doctor;
 pub mod error;
+pub mod fanout;
 pub mod files;
 pub mod heal;
 pub mod interrupt;

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::access::OpenCluster;
 use crate::cluster::bench::{self, Class, Measured, Pair};
 use crate::cluster::placement::YIELD_PARAM;
-use crate::cluster::program::shell_quote;
+use crate::cluster::remote::Remote;
 use crate::context::Context;
 use crate::job::{self, LocalProgram};
 use crate::net;
@@ -38,7 +38,8 @@ pub struct PairResult {
 /// The overlay's MTU (a container's eth0) and what to say about it against
 /// the manager's underlay, if anything.
 pub async fn mtu_check(cluster: &OpenCluster) -> Result<(Option<u32>, Option<String>)> {
-    let output = cluster.head().1.exec("cat /sys/class/net/eth0/mtu", &[]).await?;
+    let read = Remote::argv(["cat", "/sys/class/net/eth0/mtu"]);
+    let output = cluster.head().1.ask("reading the overlay's MTU", &read, &[]).await?;
     let overlay: Option<u32> = output.stdout_text().trim().parse().ok();
     let manager = cluster.servers.iter().find(|s| s.leader).map(|s| s.addr.clone());
     let underlay = manager.and_then(|addr| net::interface_mtu(&addr));
@@ -102,16 +103,17 @@ async fn measure_pair(
     };
     let chosen = mca.iter().find(|(k, _)| k == YIELD_PARAM).map(|(_, v)| v != "0");
     let yielded = chosen.unwrap_or_else(|| bench::pair_yields(&cluster.members, &cluster.servers, pair));
-    let mut words = vec![format!("timeout -k 5 {}", PAIR_LIMIT.as_secs())];
-    words.push(format!("mpirun -n 2 --host {hosts} --oversubscribe"));
-    words.push(format!("--mca {YIELD_PARAM} {}", u8::from(yielded)));
+    let limit = PAIR_LIMIT.as_secs().to_string();
+    let mut words = vec!["timeout", "-k", "5", &limit, "mpirun", "-n", "2", "--host", &hosts];
+    let yield_value = u8::from(yielded).to_string();
+    words.extend(["--oversubscribe", "--mca", YIELD_PARAM, &yield_value]);
     for (key, value) in mca.iter().filter(|(k, _)| k != YIELD_PARAM) {
-        words.push(format!("--mca {} {}", shell_quote(key), shell_quote(value)));
+        words.extend(["--mca", key, value]);
     }
-    words.push(format!("stdbuf -oL {}", shell_quote(program)));
-    let output = cluster.nodes[pair.a]
-        .exec(&format!("cd ~ && {}", words.join(" ")), &[])
-        .await?;
+    words.extend(["stdbuf", "-oL", program]);
+    // sshd starts every command in the MPI user's home.
+    let line = Remote::argv(words);
+    let output = cluster.nodes[pair.a].ask("measuring a pair", &line, &[]).await?;
     // timeout(1) exits 124 when the bound passed.
     Ok((yielded, bench::parse(&output.stdout_text(), output.code == 124)))
 }

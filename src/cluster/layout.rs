@@ -17,6 +17,9 @@ pub const HOME: &str = in_home!("");
 pub const PROJECTS_DIR: &str = in_home!("projects");
 /// What each sync put in a container, by project (see `files/helper.py`).
 pub const SYNC_DIR: &str = in_home!(".swarmpi/sync");
+/// Where a container keeps what arrives for it and its siblings until
+/// each has installed it (see `fanout.rs`).
+pub const STAGING_DIR: &str = in_home!(".swarmpi/staging");
 /// Programs `run` copies into every container, at the same path.
 pub const BIN_DIR: &str = in_home!(".swarmpi/bin");
 /// Sources compiled on the head.

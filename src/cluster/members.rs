@@ -2,6 +2,7 @@
 //! container gets from them: key pair, hostfile, known_hosts, ssh config,
 //! Open MPI defaults. Pure functions of the member list.
 
+use super::remote::Remote;
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
@@ -122,8 +123,12 @@ pub struct KeyFiles<'a> {
 }
 
 /// Unpacks [`cluster_files`] into the MPI user's home, private to the user.
-pub const INSTALL_FILES: &str =
-    "umask 077 && mkdir -p ~/.ssh ~/.openmpi ~/.swarmpi && tar -x --no-same-owner -C ~ -f -";
+pub fn install_files() -> Remote {
+    Remote::script(
+        "umask 077 && mkdir -p ~/.ssh ~/.openmpi ~/.swarmpi && tar -x --no-same-owner -C ~ -f -",
+        &[],
+    )
+}
 
 /// The archive every container gets, relative to the MPI user's home:
 /// identical everywhere, built once. The private key is mode 0600.

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::layout::{HOSTFILE, RUN_DIR, pid_file};
+use super::remote::Remote;
 use crate::error::UserError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,26 +124,6 @@ pub fn binary_name(source_name: &str) -> String {
         .to_string()
 }
 
-/// Quotes a word for a POSIX shell.
-pub fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b))
-    {
-        return word.to_string();
-    }
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
-
-/// The shell command running the Python `script` (sent whole, so it always
-/// matches the swarmpi that sends it) with `args`, in a container.
-pub fn python_command(script: &str, args: &[&str]) -> String {
-    let mut words = vec!["python3".to_string(), "-c".into(), shell_quote(script)];
-    words.extend(args.iter().map(|arg| shell_quote(arg)));
-    words.join(" ")
-}
-
 /// How to launch the job.
 #[derive(Debug, Clone, Default)]
 pub struct Launch {
@@ -166,7 +147,7 @@ impl Launch {
 
 /// The mpirun command line; `program` is the launcher's words (see
 /// [`Kind::launcher`]).
-pub fn mpirun_command(launch: &Launch, program: &[String], args: &[String]) -> String {
+pub fn mpirun_command(launch: &Launch, program: &[String], args: &[String]) -> Remote {
     let mut words: Vec<String> = vec!["mpirun".into(), "-n".into(), launch.ranks.to_string()];
     words.extend(["--hostfile".into(), HOSTFILE.into()]);
     if launch.oversubscribe {
@@ -187,25 +168,28 @@ pub fn mpirun_command(launch: &Launch, program: &[String], args: &[String]) -> S
     words.extend(launch.extra.iter().cloned());
     words.extend(program.iter().cloned());
     words.extend(args.iter().cloned());
-    let quoted: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
-    quoted.join(" ")
+    Remote::argv(words)
 }
 
 /// `command` run from the MPI user's home so that [`stop_command`] can stop
 /// it: it records its pid (sshd makes each session's command a process
 /// group leader, and `exec` keeps the pid) in the run's own pid file.
-pub fn stoppable(run_id: &str, command: &str) -> String {
+pub fn stoppable(run_id: &str, command: &Remote) -> Remote {
     let pid = pid_file(run_id);
-    format!("cd ~ && mkdir -p {RUN_DIR} && echo $$ > {pid} && exec {command}")
+    Remote::script(
+        "cd ~ && mkdir -p {} && echo $$ > {} && exec sh -c {}",
+        &[RUN_DIR, &pid, command.as_str()],
+    )
 }
 
 /// Interrupts the run's whole process group, kills what is left 3 s later,
 /// and forgets the pid file.
-pub fn stop_command(run_id: &str) -> String {
+pub fn stop_command(run_id: &str) -> Remote {
     let pid = pid_file(run_id);
-    format!(
-        "p=$(cat {pid} 2>/dev/null) && kill -INT -- -$p 2>/dev/null && sleep 3; \
-         [ -n \"$p\" ] && kill -KILL -- -$p 2>/dev/null; rm -f {pid}; true"
+    Remote::script(
+        "p=$(cat {} 2>/dev/null) && kill -INT -- -$p 2>/dev/null && sleep 3; \
+         [ -n \"$p\" ] && kill -KILL -- -$p 2>/dev/null; rm -f {}; true",
+        &[&pid, &pid],
     )
 }
 
@@ -275,8 +259,6 @@ mod tests {
 
     #[test]
     fn quotes_and_builds_the_mpirun_line() {
-        assert_eq!(shell_quote("plain-word_1.0"), "plain-word_1.0");
-        assert_eq!(shell_quote("it's here"), r"'it'\''s here'");
         let launch = Launch {
             ranks: 8,
             oversubscribe: true,
@@ -288,21 +270,22 @@ mod tests {
         };
         let program = Kind::Executable.launcher("/home/mpi/.swarmpi/bin/a.out");
         let command = mpirun_command(&launch, &program, &["x y".into()]);
-        let line = stoppable("r1", &command);
+        let line = command.as_str();
+        assert!(line.starts_with("mpirun -n 8 --hostfile"), "{line}");
         assert!(
-            line.starts_with(
-                "cd ~ && mkdir -p /home/mpi/.swarmpi/runs && echo $$ > /home/mpi/.swarmpi/runs/r1.pid && exec mpirun -n 8 --hostfile"
+            stoppable("r1", &command).as_str().starts_with(
+                "cd ~ && mkdir -p /home/mpi/.swarmpi/runs && echo $$ > /home/mpi/.swarmpi/runs/r1.pid && exec sh -c "
             )
         );
         assert!(
             line.contains(
-                "--oversubscribe --mca btl self,tcp -x OMP_NUM_THREADS --map-by node --wdir /home/mpi/projects/p stdbuf -oL -eL"
+                "--oversubscribe --mca btl 'self,tcp' -x OMP_NUM_THREADS --map-by node --wdir /home/mpi/projects/p stdbuf -oL -eL"
             )
         );
         assert!(line.ends_with("/home/mpi/.swarmpi/bin/a.out 'x y'"));
         let stop = stop_command("r1");
         assert!(
-            stop.starts_with("p=$(cat /home/mpi/.swarmpi/runs/r1.pid 2>/dev/null) && kill -INT -- -$p"),
+            stop.as_str().starts_with("p=$(cat /home/mpi/.swarmpi/runs/r1.pid 2>/dev/null) && kill -INT -- -$p"),
             "{stop}"
         );
     }

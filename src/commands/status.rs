@@ -121,7 +121,7 @@ fn containers(deployed: &Deployed, reachable: &[bool]) -> Vec<ContainerStatus> {
 /// it reported; all false when the gateway does not answer.
 async fn probe_sshd(ctx: &Context, names: &ClusterNames, deployed: &Deployed) -> Vec<bool> {
     let members = &deployed.seen.members;
-    let Ok((gateway, _)) = access::gateway_session(names, deployed, &ctx.cancel).await else {
+    let Ok((gateway, _)) = access::gateway_session(ctx, names, deployed).await else {
         return vec![false; members.len()];
     };
     let sessions = access::connect_members(&gateway, members, PROBE_PATIENCE, &ctx.cancel, || {}).await;

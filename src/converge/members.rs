@@ -118,7 +118,7 @@ impl Converge<'_> {
         members: &[Member],
         files: Option<&[u8]>,
     ) -> Result<()> {
-        let gateway = access::open_gateway(gateway_info, keys, SSH_PATIENCE, &self.ctx.cancel).await?;
+        let gateway = access::open_gateway(self.ctx, gateway_info, keys, SSH_PATIENCE).await?;
         let started = Instant::now();
         let result = match (self.connect(&gateway, members).await, files) {
             (Ok(nodes), None) => {
@@ -170,12 +170,13 @@ impl Converge<'_> {
         let results = join_all(nodes.iter().map(|node| {
             let bar = bar.clone();
             async move {
-                let output = node.exec(members::INSTALL_FILES, files).await?;
+                let install = members::install_files();
+                let output = node.ask("installing the cluster files", &install, files).await?;
                 if output.code != 0 {
                     anyhow::bail!(
                         "could not install the cluster files on {}: {}",
                         node.name,
-                        output.stderr_text().trim()
+                        output.stderr_text()
                     );
                 }
                 bar.inc(1);

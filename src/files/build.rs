@@ -8,7 +8,7 @@ use super::{Delivered, helper};
 use crate::access::OpenCluster;
 use crate::cluster::digest;
 use crate::cluster::layout::SYNC_DIR;
-use crate::cluster::program::shell_quote;
+use crate::cluster::remote::Remote;
 
 /// A file whose mtime tells which files a build wrote.
 pub struct Mark(String);
@@ -26,8 +26,8 @@ impl Mark {
     }
 
     /// The command that sets the mark, to run just before the build.
-    pub fn set(&self) -> String {
-        format!("mkdir -p {SYNC_DIR} && touch {}", self.0)
+    pub fn set(&self) -> Remote {
+        Remote::script("mkdir -p {} && touch {}", &[SYNC_DIR, &self.0])
     }
 }
 
@@ -36,20 +36,23 @@ impl Mark {
 pub async fn share_outputs(cluster: &OpenCluster, root: &str, mark: &Mark) -> Result<Delivered> {
     let (_, head) = cluster.head();
     let packed = format!("{}.tar", mark.0);
-    let pack = format!("{} > {packed}", helper(&["pack", root, &mark.0]));
+    let pack = helper(&["pack", root, &mark.0]).stdout_to(&packed);
     let result = async {
-        let output = head.exec(&pack, &[]).await?;
+        let output = head.ask("gathering the build's outputs", &pack, &[]).await?;
         if output.code != 0 {
             return Err(anyhow!(
                 "could not gather the build's outputs in {}: {}",
                 head.name,
-                output.stderr_text().trim()
+                output.stderr_text()
             ));
         }
-        let apply = shell_quote(&helper(&["apply", root, "-"]));
+        let apply = helper(&["apply", root, "-"]);
         let copies = cluster.members[1..].iter().map(|member| {
-            let command = format!("ssh {} {apply} < {packed}", member.hostname);
-            async move { super::parse_applied(head.exec(&command, &[]).await?, &member.hostname) }
+            let command = apply.clone().on(&member.hostname).stdin_from(&packed);
+            async move {
+                let answer = head.ask("sharing the build's outputs", &command, &[]).await?;
+                super::parse_applied(answer, &member.hostname)
+            }
         });
         let mut delivered = Delivered::default();
         for applied in futures_util::future::join_all(copies).await {
@@ -60,6 +63,7 @@ pub async fn share_outputs(cluster: &OpenCluster, root: &str, mark: &Mark) -> Re
         Ok(delivered)
     }
     .await;
-    let _ = head.exec(&format!("rm -f {} {packed}", mark.0), &[]).await;
+    let forget = Remote::argv(["rm", "-f", "--", &mark.0, &packed]);
+    let _ = head.ask("removing the build mark", &forget, &[]).await;
     result
 }

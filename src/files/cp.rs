@@ -4,16 +4,19 @@
 //! temporary name and renamed into place, so a failed copy leaves nothing.
 
 use std::fs;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow};
 
 use super::project::Tree;
+use super::unpack::{self, Skipped};
 use super::{Delivered, deliver, helper};
 use crate::access::OpenCluster;
 use crate::cluster::digest;
-use crate::cluster::program::shell_quote;
+use crate::cluster::remote::Remote;
 use crate::error::UserError;
+use crate::fanout::{BAR_THRESHOLD, Group};
 use crate::printer::Printer;
 
 /// Puts `tree` at `dest` in the containers `targets` (indexes), once per
@@ -34,16 +37,20 @@ pub async fn put(
     }
     let all = tree.manifest.files.keys().cloned().collect();
     let archive = tree.archive(&all, false)?;
-    let groups = by_server
+    let groups: Vec<Group> = by_server
         .into_values()
-        .map(|indexes| (indexes, archive.clone()))
+        .map(|members| Group {
+            members,
+            payload: &archive,
+        })
         .collect();
-    deliver(cluster, groups, &helper(&["put", dest]), printer, "copying").await
+    deliver(cluster, &groups, &helper(&["put", dest]), printer, "copying").await
 }
 
 /// Fetches `source` (a file or directory) from container `index` to the
 /// local `dest`, as docker cp names it; returns the path written and its
-/// size in bytes.
+/// size in bytes. Nothing is written outside `dest`, whatever the
+/// container's tree holds.
 pub async fn fetch(
     cluster: &OpenCluster,
     index: usize,
@@ -54,33 +61,13 @@ pub async fn fetch(
     let node = &cluster.nodes[index];
     let container = &cluster.members[index].hostname;
     let source = source.trim_end_matches('/');
-    let quoted = shell_quote(source);
-    let size = node.exec(&format!("du -sb -- {quoted}"), &[]).await?;
-    if size.code != 0 {
-        return Err(UserError::usage(format!("container {container} has no {source}"))
-            .hint(format!(
-                "paths without a leading '/' start at {}",
-                crate::cluster::layout::HOME
-            ))
-            .into());
-    }
-    let total: u64 = size
-        .stdout_text()
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+    let total = remote_size(node, container, source).await?;
     let name = source.rsplit('/').next().unwrap_or(source).to_string();
     let target = local_target(dest, &name)?;
     let staging = Staging::new(target.parent().unwrap_or(Path::new(".")))?;
     let archive_path = staging.path.join("archive.tar");
-    let command = format!(
-        "cd -- {} && tar -cf - -- {}",
-        shell_quote(parent_of(source)),
-        shell_quote(&name)
-    );
-    let bar =
-        (total > super::BAR_THRESHOLD).then(|| printer.byte_bar(total, format!("copying from {container}")));
+    let command = Remote::script("cd -- {} && tar -cf - -- {}", &[parent_of(source), &name]);
+    let bar = (total > BAR_THRESHOLD).then(|| printer.byte_bar(total, format!("copying from {container}")));
     let code = download(node, &command, &archive_path, bar.as_ref(), printer).await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -91,18 +78,72 @@ pub async fn fetch(
         "tar on {container} failed (exit {code}) reading {source}"
     );
     let unpacked = staging.path.join("unpacked");
-    tar::Archive::new(fs::File::open(&archive_path)?)
-        .unpack(&unpacked)
-        .with_context(|| format!("could not unpack what came from {container}"))?;
-    place(&unpacked.join(&name), &target)?;
+    fs::DirBuilder::new().mode(0o700).create(&unpacked)?;
+    let archive = fs::File::open(&archive_path)?;
+    let skipped = unpack::unpack(std::io::BufReader::new(archive), &unpacked, container)?;
+    report_skipped(&skipped, container, printer);
+    let top = unpacked.join(&name);
+    if fs::symlink_metadata(&top).is_ok_and(|m| m.file_type().is_symlink()) || !top.exists() {
+        return Err(UserError::usage(format!(
+            "{container}:{source} is a symbolic link, not a file or directory"
+        ))
+        .hint("fetch the path it points to")
+        .into());
+    }
+    place(&top, &target)?;
     Ok((target, total))
+}
+
+/// The size of `source` in the container, or a usage error if it has none.
+async fn remote_size(node: &crate::ssh::Node, container: &str, source: &str) -> Result<u64> {
+    let size = node
+        .ask("measuring what to copy", &Remote::argv(["du", "-sb", "--", source]), &[])
+        .await?;
+    if size.code != 0 {
+        return Err(UserError::usage(format!("container {container} has no {source}"))
+            .hint(format!(
+                "paths without a leading '/' start at {}",
+                crate::cluster::layout::HOME
+            ))
+            .into());
+    }
+    Ok(size
+        .stdout_text()
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0))
+}
+
+/// One warning per kind of entry left out, naming a few.
+fn report_skipped(skipped: &Skipped, container: &str, printer: &Printer) {
+    let name_some = |names: &[String]| {
+        let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
+        let more = names.len().saturating_sub(3);
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    if !skipped.links.is_empty() {
+        printer.warn(format!(
+            "left out {} symbolic link(s) from {container} pointing outside what was copied: {}",
+            skipped.links.len(),
+            name_some(&skipped.links)
+        ));
+    }
+    if !skipped.others.is_empty() {
+        printer.warn(format!(
+            "left out {} entry(ies) from {container} that are not files, directories or links: {}",
+            skipped.others.len(),
+            name_some(&skipped.others)
+        ));
+    }
 }
 
 /// Runs `command` on `node`, writing its stdout to the file `to`; returns
 /// its exit status.
 async fn download(
     node: &crate::ssh::Node,
-    command: &str,
+    command: &Remote,
     to: &Path,
     bar: Option<&indicatif::ProgressBar>,
     printer: &Printer,
@@ -110,7 +151,7 @@ async fn download(
     let mut file = fs::File::create(to).with_context(|| format!("could not write {}", to.display()))?;
     let mut write_error = None;
     let code = node
-        .exec_with(command, &[], |is_stderr, bytes| {
+        .stream(command, &[], |is_stderr, bytes| {
             if is_stderr {
                 printer.passthrough(true, bytes);
             } else if let Err(e) = std::io::Write::write_all(&mut file, bytes) {
@@ -155,22 +196,35 @@ fn local_target(dest: &Path, name: &str) -> Result<PathBuf> {
 }
 
 /// Moves what was unpacked into place: a file by one rename; a directory
-/// by one rename if new, else file by file into the existing one.
+/// by one rename if new, else entry by entry into the existing one. No
+/// link at the destination is ever followed: one in the way is replaced.
 fn place(from: &Path, to: &Path) -> Result<()> {
     let fail = |e: std::io::Error| anyhow!("could not put {}: {e}", to.display());
-    if from.is_dir() && to.is_dir() {
-        for entry in fs::read_dir(from).map_err(fail)? {
-            let entry = entry.map_err(fail)?;
-            place(&entry.path(), &to.join(entry.file_name()))?;
+    let from_is_dir = fs::symlink_metadata(from).map_err(fail)?.is_dir();
+    match fs::symlink_metadata(to) {
+        Ok(there) if there.is_dir() && from_is_dir => {
+            for entry in fs::read_dir(from).map_err(fail)? {
+                let entry = entry.map_err(fail)?;
+                place(&entry.path(), &to.join(entry.file_name()))?;
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
-    if to.is_dir() {
-        return Err(UserError::usage(format!(
-            "{} is a directory: cannot write a file over it",
-            to.display()
-        ))
-        .into());
+        Ok(there) if there.is_dir() => {
+            return Err(UserError::usage(format!(
+                "{} is a directory: cannot write a file over it",
+                to.display()
+            ))
+            .into());
+        }
+        Ok(there) if from_is_dir && !there.file_type().is_symlink() => {
+            return Err(UserError::usage(format!(
+                "{} is a file: cannot write a directory over it",
+                to.display()
+            ))
+            .into());
+        }
+        Ok(there) if there.file_type().is_symlink() => fs::remove_file(to).map_err(fail)?,
+        _ => {}
     }
     fs::rename(from, to).map_err(fail)
 }
@@ -192,7 +246,10 @@ struct Staging {
 impl Staging {
     fn new(parent: &Path) -> Result<Staging> {
         let path = parent.join(format!(".swarmpi-cp-{}", digest::hex(&rand::random::<[u8; 6]>())));
-        fs::create_dir(&path).with_context(|| format!("could not write in {}", parent.display()))?;
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .with_context(|| format!("could not write in {}", parent.display()))?;
         Ok(Staging { path })
     }
 }

@@ -14,7 +14,9 @@ use super::project::Project;
 use super::{deliver, helper};
 use crate::access::OpenCluster;
 use crate::cluster::layout;
+use crate::cluster::remote::Remote;
 use crate::cluster::sync::{self, Need, Report};
+use crate::fanout::Group;
 use crate::printer::Printer;
 use crate::ssh::Node;
 
@@ -47,15 +49,22 @@ pub async fn sync(cluster: &OpenCluster, project: &Project, printer: &Printer) -
         .map(|report| Ok(sync::need(project.manifest(), &report?)))
         .collect::<Result<Vec<Need>>>()?;
     let servers = cluster.members.iter().map(|m| m.server.as_str());
-    let mut groups = vec![];
+    let mut archives = vec![];
     let mut sent = BTreeSet::new();
     let deleted: BTreeSet<&String> = needs.iter().flat_map(|need| &need.delete).collect();
-    for (indexes, send) in sync::by_server(servers, &needs).into_values() {
-        groups.push((indexes, project.tree.archive(&send, true)?));
+    for (members, send) in sync::by_server(servers, &needs).into_values() {
+        archives.push((members, project.tree.archive(&send, true)?));
         sent.extend(send);
     }
+    let groups: Vec<Group> = archives
+        .iter()
+        .map(|(members, archive)| Group {
+            members: members.clone(),
+            payload: archive,
+        })
+        .collect();
     let apply = helper(&["apply", &root, &state]);
-    let delivered = deliver(cluster, groups, &apply, printer, "syncing").await?;
+    let delivered = deliver(cluster, &groups, &apply, printer, "syncing").await?;
     Ok(Synced {
         project: project.name.clone(),
         path: root,
@@ -68,13 +77,13 @@ pub async fn sync(cluster: &OpenCluster, project: &Project, printer: &Printer) -
     })
 }
 
-async fn report_of(node: &Node, query: &str, asked: &[u8]) -> Result<Report> {
-    let output = node.exec(query, asked).await?;
+async fn report_of(node: &Node, query: &Remote, asked: &[u8]) -> Result<Report> {
+    let output = node.ask("listing its copy of the project", query, asked).await?;
     if output.code != 0 {
         return Err(anyhow!(
             "container {} could not list its copy of the project: {}",
             node.name,
-            output.stderr_text().trim()
+            output.stderr_text()
         ));
     }
     serde_json::from_slice(&output.stdout)

@@ -4,17 +4,16 @@
 //! output live; `--detach` returns the id at once; `jobs`, `logs`, `wait`
 //! and `cancel` reach the job later from any terminal.
 
-use std::time::Duration;
-
 use anyhow::{Result, anyhow};
 
 use crate::access::OpenCluster;
 use crate::cluster::jobs::JobRecord;
 use crate::cluster::layout::{HOSTFILE, JOBS_DIR};
-use crate::cluster::program::python_command;
+use crate::cluster::remote::Remote;
 use crate::context::Context;
 use crate::error::UserError;
 use crate::interrupt::Cancel;
+use super::STOP_WAIT;
 
 /// The job keeper, run by `python3 -c` in the head.
 const KEEPER: &str = include_str!("jobs.py");
@@ -22,26 +21,24 @@ const KEEPER: &str = include_str!("jobs.py");
 pub const OUTPUT_LIMIT: u64 = 64 * 1024 * 1024;
 /// Finished jobs kept in the head (the oldest go first).
 pub const KEEP_FINISHED: u32 = 50;
-/// How long a cancelled job may take to stop and say so.
-const STOP_WAIT: Duration = Duration::from_secs(15);
 
 /// The keeper's command `args[0]`, on the jobs directory, with the rest.
-fn keeper(args: &[&str]) -> String {
+fn keeper(args: &[&str]) -> Remote {
     let mut all = vec![args[0], JOBS_DIR];
     all.extend_from_slice(&args[1..]);
-    python_command(KEEPER, &all)
+    Remote::python(KEEPER, &all)
 }
 
 /// Starts `command` (a shell command line) as a job; returns its id.
-pub async fn start(cluster: &OpenCluster, program: &str, ranks: u32, command: &str) -> Result<u32> {
+pub async fn start(cluster: &OpenCluster, program: &str, ranks: u32, command: &Remote) -> Result<u32> {
     let (limit, keep, ranks) = (
         OUTPUT_LIMIT.to_string(),
         KEEP_FINISHED.to_string(),
         ranks.to_string(),
     );
-    let line = keeper(&["start", &limit, &keep, program, &ranks, "--", "sh", "-c", command]);
+    let line = keeper(&["start", &limit, &keep, program, &ranks, "--", "sh", "-c", command.as_str()]);
     let (head, node) = cluster.head();
-    let output = node.exec(&line, &[]).await?;
+    let output = node.ask("starting the job", &line, &[]).await?;
     let id = output.stdout_text().trim().parse::<u32>();
     match (output.code, id) {
         (0, Ok(id)) => Ok(id),
@@ -56,7 +53,7 @@ pub async fn start(cluster: &OpenCluster, program: &str, ranks: u32, command: &s
 /// Every job the head knows, oldest first.
 pub async fn list(cluster: &OpenCluster) -> Result<Vec<JobRecord>> {
     let (head, node) = cluster.head();
-    let output = node.exec(&keeper(&["list"]), &[]).await?;
+    let output = node.ask("listing jobs", &keeper(&["list"]), &[]).await?;
     if output.code != 0 {
         return Err(anyhow!(
             "could not list the jobs in {}: {}",
@@ -100,7 +97,7 @@ pub async fn follow(
     let (_, head) = cluster.head();
     let line = keeper(&["follow", &id.to_string(), if to_end { "1" } else { "0" }]);
     let printer = &ctx.printer;
-    let reading = head.exec_with(&line, &[], |is_stderr, bytes| {
+    let reading = head.stream(&line, &[], |is_stderr, bytes| {
         printer.passthrough(is_stderr, bytes)
     });
     tokio::pin!(reading);
@@ -122,7 +119,8 @@ pub async fn follow(
 /// Waits for job `id` to end; returns its exit status.
 pub async fn wait(cluster: &OpenCluster, id: u32) -> Result<u32> {
     let (_, head) = cluster.head();
-    Ok(head.exec(&keeper(&["wait", &id.to_string()]), &[]).await?.code)
+    // A job may run for hours without a word: a stream, not a bounded answer.
+    head.stream(&keeper(&["wait", &id.to_string()]), &[], |_, _| {}).await
 }
 
 /// Stops job `id` on every container (mpirun stops its ranks); false if
@@ -130,7 +128,7 @@ pub async fn wait(cluster: &OpenCluster, id: u32) -> Result<u32> {
 pub async fn cancel(cluster: &OpenCluster, id: u32) -> Result<bool> {
     let (head, node) = cluster.head();
     let output = node
-        .exec(&keeper(&["cancel", &id.to_string(), HOSTFILE]), &[])
+        .ask("cancelling the job", &keeper(&["cancel", &id.to_string(), HOSTFILE]), &[])
         .await?;
     if output.code != 0 {
         return Err(anyhow!(

@@ -18,13 +18,17 @@ use anyhow::{Context as _, Result};
 use crate::access::OpenCluster;
 use crate::cluster::digest;
 use crate::cluster::layout::{BIN_DIR, SRC_DIR, pid_file};
-use crate::cluster::program::{self, Compiler, Kind, Launch, shell_quote};
+use crate::cluster::program::{self, Compiler, Kind, Launch};
+use crate::cluster::remote::{Remote, quote};
 use crate::context::Context;
 use crate::error::UserError;
 use crate::interrupt::Cancel;
 
-/// How long mpirun may take to stop its ranks after Ctrl-C.
-const STOP_WAIT: Duration = Duration::from_secs(15);
+/// How long a stopped command or job may take to end (mpirun stops its
+/// ranks) after Ctrl-C.
+pub(crate) const STOP_WAIT: Duration = Duration::from_secs(15);
+/// The largest compiled program brought back from the head.
+const PROGRAM_LIMIT: usize = 512 << 20;
 
 /// The program, read and checked on the manager before anything starts.
 pub struct LocalProgram {
@@ -104,7 +108,7 @@ pub async fn run(
 
 /// What `jobs` shows of a job: its program and arguments.
 fn label(program: &str, args: &[String]) -> String {
-    let words: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    let words: Vec<String> = args.iter().map(|a| quote(a)).collect();
     [program.to_string(), words.join(" ")]
         .join(" ")
         .trim()
@@ -118,7 +122,7 @@ async fn start_job(
     cluster: &OpenCluster,
     label: &str,
     ranks: u32,
-    command: &str,
+    command: &Remote,
     detach: bool,
 ) -> Result<Ran> {
     ctx.printer
@@ -161,11 +165,9 @@ async fn compile(
     let (head, node) = cluster.head();
     let source = format!("{SRC_DIR}/{}", local.remote_name);
     let output = format!("{SRC_DIR}/{}", program::binary_name(&local.remote_name));
-    let command = format!(
-        "mkdir -p {SRC_DIR} && cat > {src} && {cc} -O2 -o {out} {src}",
-        src = shell_quote(&source),
-        cc = compiler.command(),
-        out = shell_quote(&output),
+    let command = Remote::script(
+        "mkdir -p {} && cat > {} && {} -O2 -o {} {}",
+        &[SRC_DIR, &source, compiler.command(), &output, &source],
     );
     ctx.printer.info(format!(
         "compiling {} with {} on {}",
@@ -173,20 +175,24 @@ async fn compile(
         compiler.command(),
         head.hostname
     ));
-    let result = node.exec(&command, &local.bytes).await?;
-    ctx.printer.passthrough(true, &result.stdout);
-    ctx.printer.passthrough(true, &result.stderr);
-    if result.code != 0 {
+    // The compiler's words go to the user as they come (a big source may
+    // compile for minutes without one).
+    let printer = &ctx.printer;
+    let code = node
+        .stream(&command, &local.bytes, |_, bytes| printer.passthrough(true, bytes))
+        .await?;
+    if code != 0 {
         return Err(UserError::usage(format!(
             "{} failed to compile {} (exit {})",
             compiler.command(),
             local.remote_name,
-            result.code
+            code
         ))
         .hint("fix the errors above; nothing was launched")
         .into());
     }
-    let binary = node.exec(&format!("cat {}", shell_quote(&output)), &[]).await?;
+    let read = Remote::argv(["cat", "--", &output]);
+    let binary = node.ask_large("reading the compiled program", &read, PROGRAM_LIMIT).await?;
     anyhow::ensure!(
         binary.code == 0,
         "could not read the compiled program on {}",
@@ -198,24 +204,25 @@ async fn compile(
 /// Runs `command` in the head, streaming its output; returns its exit
 /// status. Ctrl-C stops it (mpirun stops every rank) and leaves the cluster
 /// ready. Each run has its own pid file: two at once never stop each other.
-pub async fn stream(ctx: &Context, cluster: &OpenCluster, command: &str, doing: &str) -> Result<u32> {
+pub async fn stream(ctx: &Context, cluster: &OpenCluster, command: &Remote, doing: &str) -> Result<u32> {
     let run_id = digest::hex(&rand::random::<[u8; 4]>());
     let (_, head) = cluster.head();
     let printer = &ctx.printer;
     let line = program::stoppable(&run_id, command);
-    let job = head.exec_with(&line, &[], |is_stderr, bytes| {
+    let job = head.stream(&line, &[], |is_stderr, bytes| {
         printer.passthrough(is_stderr, bytes)
     });
     tokio::pin!(job);
     tokio::select! {
         status = &mut job => {
-            let _ = head.exec(&format!("rm -f {}", pid_file(&run_id)), &[]).await;
+            let forget = Remote::argv(["rm", "-f", &pid_file(&run_id)]);
+            let _ = head.ask("removing a pid file", &forget, &[]).await;
             status
         }
         () = ctx.cancel.cancelled() => {
             printer.warn(format!("interrupted: stopping what was {doing}"));
             let stop = program::stop_command(&run_id);
-            let stopper = head.exec(&stop, &[]);
+            let stopper = head.ask("stopping the command", &stop, &[]);
             let _ = tokio::time::timeout(STOP_WAIT, async { tokio::join!(&mut job, stopper) }).await;
             Err(Cancel::error(doing))
         }

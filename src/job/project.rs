@@ -6,7 +6,8 @@ use anyhow::Result;
 
 use super::{Ran, stream};
 use crate::access::OpenCluster;
-use crate::cluster::program::{self, Kind, Launch, shell_quote};
+use crate::cluster::program::{self, Kind, Launch};
+use crate::cluster::remote::Remote;
 use crate::context::Context;
 use crate::error::UserError;
 use crate::files::build::{self, Mark};
@@ -53,22 +54,17 @@ async fn build_in_head(ctx: &Context, cluster: &OpenCluster, project: &Project, 
     let head = &cluster.head().0.hostname;
     let root = project.remote_dir();
     let mark = Mark::new(&project.name);
-    let command = format!("{} && cd {} && {build}", mark.set(), shell_quote(&root));
+    // The build command is the user's own shell line, run as typed.
+    let command = mark
+        .set()
+        .and(Remote::argv(["cd", "--", &root]))
+        .and(Remote::user_shell(build));
     ctx.printer
         .info(format!("building {} with `{build}` on {head}", project.name));
-    let status = stream(
-        ctx,
-        cluster,
-        &format!("sh -c {}", shell_quote(&command)),
-        "building",
-    )
-    .await?;
+    let status = stream(ctx, cluster, &command, "building").await?;
     if status != 0 {
-        let _ = cluster
-            .head()
-            .1
-            .exec(&format!("rm -f {}", mark.path()), &[])
-            .await;
+        let forget = Remote::argv(["rm", "-f", "--", mark.path()]);
+        let _ = cluster.head().1.ask("removing the build mark", &forget, &[]).await;
         return Err(
             UserError::usage(format!("the build `{build}` failed on {head} (exit {status})"))
                 .hint("fix the errors above; nothing was launched")

@@ -14,6 +14,7 @@ use russh::keys::{PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 use super::channel;
 use super::keys::{ClusterKey, SessionKeys};
 use crate::cluster::layout::MPI_USER;
+use crate::cluster::remote::Remote;
 use crate::error::{ExitCode, UserError};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -105,10 +106,13 @@ pub struct Gateway {
     handle: Arc<Handle<PinnedHostKey>>,
     /// The key containers accept (the gateway's own login is another).
     key: ClusterKey,
+    /// Given to every [`Node`]: how long an internal step may wait for a
+    /// container that sends nothing.
+    silence: Duration,
 }
 
 impl Gateway {
-    pub async fn connect(addr: SocketAddr, host_key: &str, keys: SessionKeys) -> Result<Gateway> {
+    pub async fn connect(addr: SocketAddr, host_key: &str, keys: SessionKeys, silence: Duration) -> Result<Gateway> {
         let name = format!("the gateway at {addr}");
         let handler = PinnedHostKey {
             expected: parse_host_key(&name, host_key)?,
@@ -122,6 +126,7 @@ impl Gateway {
         Ok(Gateway {
             handle: Arc::new(handle),
             key: keys.cluster,
+            silence,
         })
     }
 
@@ -147,6 +152,7 @@ impl Gateway {
         Ok(Node {
             handle,
             name: name.to_string(),
+            silence: self.silence,
         })
     }
 
@@ -159,14 +165,25 @@ impl Gateway {
 pub struct Node {
     handle: Handle<PinnedHostKey>,
     pub name: String,
+    /// How long an internal step may wait for this container to send
+    /// anything.
+    silence: Duration,
 }
 
-/// What a command printed and how it ended.
+/// The most stdout an internal answer may hold: more is refused, so a
+/// container cannot make the manager run out of memory.
+pub const ANSWER_LIMIT: usize = 16 << 20;
+/// Of an internal answer's stderr (kept for error messages), this much.
+const STDERR_KEPT: usize = 64 << 10;
+
+/// What an internal command printed (bounded) and how it ended.
 #[derive(Debug, Default)]
 pub struct Output {
     pub code: u32,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// Bytes of stderr past [`STDERR_KEPT`], dropped.
+    pub stderr_dropped: u64,
 }
 
 impl Output {
@@ -174,47 +191,95 @@ impl Output {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
 
+    /// The stderr kept, with a note of what was dropped.
     pub fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr).into_owned()
+        let text = String::from_utf8_lossy(&self.stderr).trim().to_string();
+        match self.stderr_dropped {
+            0 => text,
+            n => format!("{text} (and {n} more bytes)"),
+        }
     }
 }
 
 impl Node {
-    /// Runs `command`, feeding it `stdin`, and gathers its output.
-    pub async fn exec(&self, command: &str, stdin: &[u8]) -> Result<Output> {
-        self.exec_upload(command, stdin, |_| {}).await
+    /// Runs the internal step `command` (`what` names it in errors, e.g.
+    /// "listing jobs"), feeding it `stdin`: its answer is bounded in size
+    /// ([`ANSWER_LIMIT`]) and in silence.
+    pub async fn ask(&self, what: &str, command: &Remote, stdin: &[u8]) -> Result<Output> {
+        self.ask_upload(what, command, stdin, |_| {}).await
     }
 
-    /// Runs `command` with `bytes` on its stdin, telling `sent` how many
-    /// bytes went out after each chunk, and gathers its output.
-    pub async fn exec_upload(&self, command: &str, bytes: &[u8], sent: impl Fn(u64)) -> Result<Output> {
+    /// [`Node::ask`] telling `sent` how many bytes of `bytes` went out
+    /// after each chunk.
+    pub async fn ask_upload(
+        &self,
+        what: &str,
+        command: &Remote,
+        bytes: &[u8],
+        sent: impl Fn(u64),
+    ) -> Result<Output> {
+        self.ask_within(what, command, bytes, ANSWER_LIMIT, sent).await
+    }
+
+    /// [`Node::ask`] whose stdout may hold up to `limit` bytes (a compiled
+    /// program).
+    pub async fn ask_large(&self, what: &str, command: &Remote, limit: usize) -> Result<Output> {
+        self.ask_within(what, command, &[], limit, |_| {}).await
+    }
+
+    async fn ask_within(
+        &self,
+        what: &str,
+        command: &Remote,
+        bytes: &[u8],
+        limit: usize,
+        sent: impl Fn(u64),
+    ) -> Result<Output> {
         let mut output = Output::default();
-        output.code = self
-            .run(command, bytes, sent, |is_stderr, data| {
-                let stream = if is_stderr {
-                    &mut output.stderr
-                } else {
-                    &mut output.stdout
-                };
-                stream.extend_from_slice(data);
-            })
+        let name = &self.name;
+        let sink = |is_stderr: bool, data: &[u8]| {
+            if is_stderr {
+                let room = STDERR_KEPT.saturating_sub(output.stderr.len()).min(data.len());
+                output.stderr.extend_from_slice(&data[..room]);
+                output.stderr_dropped += (data.len() - room) as u64;
+            } else if output.stdout.len() + data.len() > limit {
+                return Err(UserError::new(
+                    ExitCode::ClusterNotReady,
+                    format!("container {name} answered more than {} MiB while {what}: refused", limit >> 20),
+                )
+                .hint("something in that container prints more than swarmpi asked for (a shell start-up file?)")
+                .into());
+            } else {
+                output.stdout.extend_from_slice(data);
+            }
+            Ok(())
+        };
+        let code = self
+            .run(command, bytes, Some((self.silence, what)), sent, sink)
             .await?;
+        output.code = code;
         Ok(output)
     }
 
-    /// Runs `command`, handing each piece of output to `sink` (true for
-    /// stderr) as it arrives; returns the exit status (128 + n when signal n
-    /// killed it, like a shell).
-    pub async fn exec_with(&self, command: &str, stdin: &[u8], sink: impl FnMut(bool, &[u8])) -> Result<u32> {
-        self.run(command, stdin, |_| {}, sink).await
+    /// Runs `command` for the user, handing each piece of output to `sink`
+    /// (true for stderr) as it arrives, with no bound on time (a job may be
+    /// quiet for hours; keepalives still end a dead session); returns the
+    /// exit status (128 + n when signal n killed it, like a shell).
+    pub async fn stream(&self, command: &Remote, stdin: &[u8], mut sink: impl FnMut(bool, &[u8])) -> Result<u32> {
+        let sink = |is_stderr: bool, data: &[u8]| {
+            sink(is_stderr, data);
+            Ok(())
+        };
+        self.run(command, stdin, None, |_| {}, sink).await
     }
 
     async fn run(
         &self,
-        command: &str,
+        command: &Remote,
         stdin: &[u8],
+        silence: Option<(Duration, &str)>,
         sent: impl Fn(u64),
-        sink: impl FnMut(bool, &[u8]),
+        sink: impl FnMut(bool, &[u8]) -> Result<()>,
     ) -> Result<u32> {
         let opened = tokio::time::timeout(STEP_TIMEOUT, self.handle.channel_open_session())
             .await
@@ -226,7 +291,7 @@ impl Node {
                 )
             })?
             .with_context(|| format!("could not open a channel to {}", self.name))?;
-        channel::run(opened, &self.name, command, stdin, sent, sink).await
+        channel::run(opened, &self.name, command.as_str(), stdin, silence, sent, sink).await
     }
 
     pub async fn close(&self) {
