@@ -14,7 +14,7 @@ use crate::cluster::servers::Server;
 use crate::context::Context;
 use crate::error::{ExitCode, UserError};
 use crate::interrupt::Cancel;
-use crate::ssh::{ClusterKey, Gateway, KeyType, Node, SessionKeys};
+use crate::ssh::{ClusterKey, Gateway, KeyType, Node};
 use crate::state::{ClusterState, StateDir};
 use crate::swarm::gateway::{self, GatewayInfo};
 use crate::swarm::{Engine, membership};
@@ -38,11 +38,10 @@ pub struct Deployed {
 }
 
 impl Deployed {
-    pub fn session_keys(&self) -> Option<SessionKeys> {
-        Some(SessionKeys {
-            gateway: self.gateway_key.clone()?,
-            cluster: self.key.clone(),
-        })
+    /// The manager's own key: the gateway lets it through and every
+    /// container lets it in.
+    pub fn manager_key(&self) -> Option<ClusterKey> {
+        self.gateway_key.clone()
     }
 }
 
@@ -90,13 +89,13 @@ fn not_ready(names: &ClusterNames, what: String) -> UserError {
 pub async fn open_gateway(
     ctx: &Context,
     info: &GatewayInfo,
-    keys: &SessionKeys,
+    manager_key: &ClusterKey,
     patience: Duration,
 ) -> Result<Gateway> {
     let addr = SocketAddr::from(([127, 0, 0, 1], info.port));
     let silence = ctx.settings.answer_timeout;
     Wait::new(format!("the gateway's sshd at {addr}"), patience, &ctx.cancel)
-        .retry(async || Gateway::connect(addr, &info.host_key, keys.clone(), silence).await)
+        .retry(async || Gateway::connect(addr, &info.host_key, manager_key.clone(), silence).await)
         .await
 }
 
@@ -120,7 +119,7 @@ pub async fn gateway_session(
     names: &ClusterNames,
     deployed: &Deployed,
 ) -> Result<(Gateway, GatewayInfo)> {
-    let (Some(keys), Some(info)) = (deployed.session_keys(), deployed.gateway.clone()) else {
+    let (Some(keys), Some(info)) = (deployed.manager_key(), deployed.gateway.clone()) else {
         let why = gateway_missing(names, deployed).unwrap_or_default();
         return Err(not_ready(names, why).into());
     };

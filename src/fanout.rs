@@ -60,7 +60,10 @@ pub async fn fan_out(
     for result in results {
         answers.extend(result?);
     }
-    Ok(Fanned { bytes: total, answers })
+    Ok(Fanned {
+        bytes: total,
+        answers,
+    })
 }
 
 /// One group: stage the payload in its first container, install it there
@@ -81,7 +84,12 @@ async fn to_server(
     let receive = Remote::script("mkdir -p {} && cat > {}", &[STAGING_DIR, &staged])
         .and(install.clone().stdin_from(&staged));
     let result = async {
-        let mut answers = vec![(first, leader.ask_upload(doing, &receive, group.payload, progress).await?)];
+        let mut answers = vec![(
+            first,
+            leader
+                .ask_upload(doing, &receive, group.payload, progress)
+                .await?,
+        )];
         let passes = group.members[1..].iter().map(|&index| {
             let sibling = &cluster.members[index].hostname;
             let pass = install.clone().on(sibling).stdin_from(&staged);

@@ -68,25 +68,26 @@ impl Printer {
     /// A progress message on stderr (suppressed by `--quiet`).
     pub fn info(&self, message: impl AsRef<str>) {
         if !self.quiet {
-            self.stderr_line(message.as_ref());
+            self.stderr_line(&visible(message.as_ref()));
         }
     }
 
     /// Detail shown only with `--verbose`.
     pub fn debug(&self, message: impl AsRef<str>) {
         if self.verbose {
-            self.stderr_line(message.as_ref());
+            self.stderr_line(&visible(message.as_ref()));
         }
     }
 
     pub fn warn(&self, message: impl AsRef<str>) {
         let label = self.label("warning:", "1;33");
-        self.stderr_line(&format!("{label} {}", message.as_ref()));
+        self.stderr_line(&format!("{label} {}", visible(message.as_ref())));
     }
 
     /// A line of data on stdout: what a script reads.
     pub fn data(&self, line: impl AsRef<str>) {
-        self.bars.suspend(|| println!("{}", line.as_ref()));
+        let line = visible(line.as_ref());
+        self.bars.suspend(|| println!("{line}"));
     }
 
     pub fn json(&self, value: &serde_json::Value) {
@@ -115,7 +116,7 @@ impl Printer {
     }
 
     pub fn error(&self, error: &anyhow::Error) {
-        let mut text = format!("{} {error}", self.label("error:", "1;31"));
+        let mut text = error.to_string();
         for cause in error.chain().skip(1) {
             let cause = cause.to_string();
             if !text.contains(&cause) {
@@ -125,7 +126,8 @@ impl Printer {
         if let Some(hint) = crate::error::hint_of(error) {
             text.push_str(&format!("\n\nhint: {hint}"));
         }
-        self.stderr_line(&text);
+        let label = self.label("error:", "1;31");
+        self.stderr_line(&format!("{label} {}", visible(&text)));
     }
 
     /// A bar counting `total` steps, e.g. containers that are ready.
@@ -176,9 +178,39 @@ impl Printer {
     }
 }
 
+/// `text` with every control character but newline and tab shown as an
+/// escape (`\x1b`, `\u{9b}`): swarmpi's own messages and tables carry
+/// text from containers (job records, remote errors), and a container must
+/// not move the cursor, set the title or write the clipboard (OSC 52) of
+/// the user's terminal. A job's own output goes through `passthrough`,
+/// byte for byte.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(hidden) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| match c {
+            c if !hidden(c) => c.to_string(),
+            c if (c as u32) < 0x80 => format!("\\x{:02x}", c as u32),
+            c => c.escape_unicode().to_string(),
+        })
+        .collect::<String>()
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::use_color;
+    use super::{use_color, visible};
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(visible("plain text\nline two\tcol"), "plain text\nline two\tcol");
+        assert_eq!(visible("a\x1b[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(visible("\x1b]52;c;aGk=\x07"), "\\x1b]52;c;aGk=\\x07");
+        assert_eq!(visible("\r\x7f\u{9b}"), "\\x0d\\x7f\\u{9b}");
+        assert_eq!(visible("héllo ✓"), "héllo ✓");
+    }
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {

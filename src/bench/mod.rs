@@ -39,7 +39,11 @@ pub struct PairResult {
 /// the manager's underlay, if anything.
 pub async fn mtu_check(cluster: &OpenCluster) -> Result<(Option<u32>, Option<String>)> {
     let read = Remote::argv(["cat", "/sys/class/net/eth0/mtu"]);
-    let output = cluster.head().1.ask("reading the overlay's MTU", &read, &[]).await?;
+    let output = cluster
+        .head()
+        .1
+        .ask("reading the overlay's MTU", &read, &[])
+        .await?;
     let overlay: Option<u32> = output.stdout_text().trim().parse().ok();
     let manager = cluster.servers.iter().find(|s| s.leader).map(|s| s.addr.clone());
     let underlay = manager.and_then(|addr| net::interface_mtu(&addr));
@@ -104,7 +108,9 @@ async fn measure_pair(
     let chosen = mca.iter().find(|(k, _)| k == YIELD_PARAM).map(|(_, v)| v != "0");
     let yielded = chosen.unwrap_or_else(|| bench::pair_yields(&cluster.members, &cluster.servers, pair));
     let limit = PAIR_LIMIT.as_secs().to_string();
-    let mut words = vec!["timeout", "-k", "5", &limit, "mpirun", "-n", "2", "--host", &hosts];
+    let mut words = vec![
+        "timeout", "-k", "5", &limit, "mpirun", "-n", "2", "--host", &hosts,
+    ];
     let yield_value = u8::from(yielded).to_string();
     words.extend(["--oversubscribe", "--mca", YIELD_PARAM, &yield_value]);
     for (key, value) in mca.iter().filter(|(k, _)| k != YIELD_PARAM) {

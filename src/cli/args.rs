@@ -218,6 +218,11 @@ pub struct DeployArgs {
     #[arg(long, value_enum, default_value = "rsa")]
     pub key_type: KeyTypeArg,
 
+    /// Replace the cluster key in every container with a new one; the old
+    /// one is refused afterwards (containers are not recreated).
+    #[arg(long)]
+    pub rotate_key: bool,
+
     /// CPUs each container may use (e.g. 2 or 1.5); the slots follow it.
     #[arg(long, value_name = "C")]
     pub cpus: Option<String>,
@@ -290,7 +295,9 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct JoinArgs {
-    /// The token from `swarmpi init`: `SWMTKN-...@MANAGER:PORT`.
+    /// The token from `swarmpi init`: `SWMTKN-...@MANAGER:PORT`, or `-` to
+    /// read it from standard input (off the command line, `ps` and the
+    /// shell's history).
     pub token: String,
 
     /// The address the manager reaches this server at (default: the address

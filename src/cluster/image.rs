@@ -1,6 +1,7 @@
 //! The node image's build context (the files in `images/node`, compiled into
 //! the binary so `swarmpi` alone is enough on a server) and the tag it gets.
 
+use super::remote::quote;
 use serde::{Deserialize, Serialize};
 
 use super::archive::{self, Entry};
@@ -167,10 +168,10 @@ impl Extension {
     pub fn flags(&self) -> String {
         let mut flags = String::new();
         if !self.packages.is_empty() {
-            flags.push_str(&format!(" --packages \"{}\"", self.packages.join(" ")));
+            flags.push_str(&format!(" --packages {}", quote(&self.packages.join(" "))));
         }
         if let Some((file, _)) = &self.fragment {
-            flags.push_str(&format!(" --dockerfile {file}"));
+            flags.push_str(&format!(" --dockerfile {}", quote(file)));
         }
         flags
     }
@@ -215,7 +216,16 @@ mod tests {
         assert_ne!(fragment.image_ref(), hello.image_ref());
         assert_eq!(
             fragment.flags(),
-            " --packages \"hello\" --dockerfile extra.Dockerfile"
+            " --packages hello --dockerfile extra.Dockerfile"
+        );
+        let spaced = Extension::new(
+            &["hello cowsay".into()],
+            Some(("my dir/$x.Dockerfile".into(), "RUN true".into())),
+        )
+        .unwrap();
+        assert_eq!(
+            spaced.flags(),
+            " --packages 'cowsay hello' --dockerfile 'my dir/$x.Dockerfile'"
         );
         let packed = String::from_utf8_lossy(&fragment.pack().unwrap()).into_owned();
         assert!(packed.contains("apt-get install -y --no-install-recommends hello"));

@@ -145,6 +145,9 @@ pub fn cluster_files(members: &[Member], key: &KeyFiles<'_>, subnet: &Subnet) ->
     archive::pack(&[
         Entry::file(&private_path, key.private.as_bytes(), 0o600),
         Entry::file(&public_path, public.as_bytes(), 0o644),
+        // Containers let each other in (mpirun) by the cluster key; the
+        // manager comes in by its own key, which sshd reads from the secret.
+        Entry::file(".ssh/authorized_keys", public.as_bytes(), 0o600),
         Entry::file(".ssh/known_hosts", known_hosts.as_bytes(), 0o644),
         Entry::file(".ssh/config", config.as_bytes(), 0o644),
         Entry::file(".openmpi/mca-params.conf", mca.as_bytes(), 0o644),
@@ -265,9 +268,10 @@ mod tests {
             .collect();
         assert_eq!(modes[0], (".ssh/id_ed25519".to_string(), 0o600));
         assert_eq!(modes[1], (".ssh/id_ed25519.pub".to_string(), 0o644));
+        assert_eq!(modes[2], (".ssh/authorized_keys".to_string(), 0o600));
         let paths: Vec<&str> = modes.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(
-            paths[2..],
+            paths[3..],
             [
                 ".ssh/known_hosts",
                 ".ssh/config",

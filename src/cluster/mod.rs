@@ -20,5 +20,6 @@ pub mod program;
 pub mod remote;
 pub mod resources;
 pub mod servers;
+pub mod ssh_client;
 pub mod sync;
 pub mod token;

@@ -285,7 +285,8 @@ mod tests {
         assert!(line.ends_with("/home/mpi/.swarmpi/bin/a.out 'x y'"));
         let stop = stop_command("r1");
         assert!(
-            stop.as_str().starts_with("p=$(cat /home/mpi/.swarmpi/runs/r1.pid 2>/dev/null) && kill -INT -- -$p"),
+            stop.as_str()
+                .starts_with("p=$(cat /home/mpi/.swarmpi/runs/r1.pid 2>/dev/null) && kill -INT -- -$p"),
             "{stop}"
         );
     }

@@ -115,7 +115,10 @@ mod tests {
 
     #[test]
     fn plain_words_stay_readable() {
-        assert_eq!(Remote::argv(["du", "-sb", "--", "out.dat"]).as_str(), "du -sb -- out.dat");
+        assert_eq!(
+            Remote::argv(["du", "-sb", "--", "out.dat"]).as_str(),
+            "du -sb -- out.dat"
+        );
     }
 
     #[test]
@@ -153,7 +156,11 @@ mod tests {
             let word: String = (0..length)
                 .map(|_| alphabet[rand::random_range(0..alphabet.len())])
                 .collect();
-            assert_eq!(sh_words(&Remote::argv([word.as_str()])), std::slice::from_ref(&word), "{word:?}");
+            assert_eq!(
+                sh_words(&Remote::argv([word.as_str()])),
+                std::slice::from_ref(&word),
+                "{word:?}"
+            );
         }
     }
 

@@ -53,6 +53,7 @@ impl TryFrom<DeployArgs> for Request {
                 KeyTypeArg::Rsa => KeyType::Rsa,
                 KeyTypeArg::Ed25519 => KeyType::Ed25519,
             },
+            rotate_key: args.rotate_key,
         })
     }
 }

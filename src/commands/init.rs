@@ -53,7 +53,11 @@ pub async fn run(ctx: &Context, options: InitOptions) -> Result<Outcome> {
     } else {
         ctx.printer.info("\nto add a server, run this on it:\n");
         ctx.printer.data(format!("    {join_line}"));
-        ctx.printer.info("\nthen `swarmpi deploy` here.");
+        ctx.printer.info(format!(
+            "\nor, to keep the token off its command line (ps, shell history), run\n\n    \
+             swarmpi join -{}\n\nthere and paste the token. Then `swarmpi deploy` here.",
+            options.image.flags()
+        ));
     }
     Ok(Outcome::Success)
 }

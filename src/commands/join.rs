@@ -17,6 +17,8 @@ use crate::swarm::Engine;
 use crate::swarm::membership::{self, Membership};
 
 const REACH_TIMEOUT: Duration = Duration::from_secs(5);
+/// More than any token: a line longer than this is not one.
+const TOKEN_LINE_LIMIT: u64 = 4096;
 
 pub struct JoinOptions {
     pub token: String,
@@ -37,7 +39,7 @@ impl TryFrom<JoinArgs> for JoinOptions {
 }
 
 pub async fn run(ctx: &Context, options: JoinOptions) -> Result<Outcome> {
-    let token = JoinToken::parse(&options.token)?;
+    let token = JoinToken::parse(&token_text(ctx, &options.token)?)?;
     let engine = Engine::connect(&ctx.settings).await?;
     let image = &options.image;
     match membership::membership(&engine).await? {
@@ -119,4 +121,32 @@ fn already_in_another_swarm(state: &Membership, token: &JoinToken) -> UserError 
         ),
     )
     .hint("run `swarmpi leave` here first (it stops what that swarm runs on this host), then join again")
+}
+
+/// The token as given, or, for `-`, the first line of standard input
+/// (asked for on a terminal).
+fn token_text(ctx: &Context, given: &str) -> Result<String> {
+    use std::io::{BufRead as _, IsTerminal as _, Read as _};
+    if given != "-" {
+        return Ok(given.to_string());
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        ctx.printer
+            .info("paste the join token (the `SWMTKN-...@MANAGER:PORT` that `swarmpi init` printed):");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .take(TOKEN_LINE_LIMIT)
+        .read_line(&mut line)
+        .map_err(|e| UserError::usage(format!("could not read the token from standard input: {e}")))?;
+    // The whole `swarmpi join TOKEN` line pasted is taken too.
+    let token = line.split_whitespace().last().unwrap_or_default();
+    if token.is_empty() {
+        return Err(UserError::usage("no join token on standard input")
+            .hint("pipe or paste the token `swarmpi init` printed, e.g. `swarmpi join - < token.txt`")
+            .into());
+    }
+    Ok(token.to_string())
 }

@@ -1,12 +1,14 @@
 //! `swarmpi shell`: an interactive shell in the head container as the MPI
 //! user. It uses the system's OpenSSH client for its terminal handling, with
 //! swarmpi's pinned host keys in a private known_hosts file (strict
-//! checking, through the loopback gateway).
+//! checking, through the loopback gateway) and none of the user's own ssh
+//! configuration, identities or agent.
 
 use anyhow::{Context as _, Result};
 
-use crate::cluster::layout::{MPI_USER, login};
+use crate::cluster::layout::MPI_USER;
 use crate::cluster::names::ClusterNames;
+use crate::cluster::ssh_client::{self, ShellSession};
 use crate::context::Context;
 use crate::error::Outcome;
 use crate::heal;
@@ -29,21 +31,17 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
     cluster.close().await;
     ctx.printer
         .info(format!("connecting to {hostname} ({ip}) as {MPI_USER}"));
-    let common = format!(
-        "-o StrictHostKeyChecking=yes -o UserKnownHostsFile={} -o IdentitiesOnly=yes",
-        known_hosts.display()
-    );
-    // The gateway takes the manager's own key; the container the cluster key.
-    let (gateway_key, key) = (cluster.gateway_key_path.display(), cluster.key_path.display());
+    let ip = ip.to_string();
+    let args = ssh_client::shell_args(&ShellSession {
+        known_hosts: &known_hosts,
+        key: &cluster.gateway_key_path,
+        gateway_port: port,
+        container_ip: &ip,
+    })?;
+    // ssh runs ProxyCommand with $SHELL: the quoting above is POSIX sh's.
     let status = std::process::Command::new("ssh")
-        .args(common.split(' '))
-        .args(["-i", &key.to_string(), "-o"])
-        .arg(format!(
-            "ProxyCommand=ssh {common} -i {gateway_key} -p {port} -W %h:%p {}",
-            login("127.0.0.1")
-        ))
-        .arg("-t")
-        .arg(login(&ip.to_string()))
+        .args(&args)
+        .env("SHELL", "/bin/sh")
         .status()
         .context("could not start the ssh client (install openssh-client)")?;
     Ok(Outcome::Remote(status.code().map_or(1, |c| c as u32)))

@@ -14,7 +14,7 @@ use crate::cluster::observe::{self, Shape};
 use crate::cluster::plan::Subnet;
 use crate::cluster::servers;
 use crate::error::{ExitCode, UserError};
-use crate::ssh::{Gateway, Node, SessionKeys};
+use crate::ssh::{ClusterKey, Gateway, Node};
 use crate::state::StateDir;
 use crate::swarm::gateway::GatewayInfo;
 use crate::wait::Wait;
@@ -114,11 +114,11 @@ impl Converge<'_> {
     pub(super) async fn install_files(
         &self,
         gateway_info: &GatewayInfo,
-        keys: &SessionKeys,
+        manager_key: &ClusterKey,
         members: &[Member],
         files: Option<&[u8]>,
     ) -> Result<()> {
-        let gateway = access::open_gateway(self.ctx, gateway_info, keys, SSH_PATIENCE).await?;
+        let gateway = access::open_gateway(self.ctx, gateway_info, manager_key, SSH_PATIENCE).await?;
         let started = Instant::now();
         let result = match (self.connect(&gateway, members).await, files) {
             (Ok(nodes), None) => {

@@ -19,7 +19,7 @@ use crate::cluster::servers::Server;
 use crate::context::Context;
 use crate::error::UserError;
 use crate::interrupt::Cancel;
-use crate::ssh::{ClusterKey, KeyType, SessionKeys};
+use crate::ssh::{ClusterKey, KeyType};
 use crate::state::{ClusterLock, ClusterState, StateDir};
 use crate::swarm::network::{self, NetworkOptions, OverlayNetwork};
 use crate::swarm::service::{self, Change, ServiceShape};
@@ -40,6 +40,8 @@ pub struct Request {
     pub network: NetworkOptions,
     pub key_type: KeyType,
     pub resources: Resources,
+    /// Make a new cluster key and put it everywhere in place of the old.
+    pub rotate_key: bool,
 }
 
 /// Deploys (or reshapes) the cluster; on failure of a first deploy, removes
@@ -160,6 +162,7 @@ pub async fn repair(ctx: &Context, state: &ClusterState) -> Result<()> {
         },
         key_type: state.key_type,
         resources: state.resources,
+        rotate_key: false,
     };
     let quiet = Context {
         settings: ctx.settings.clone(),
@@ -208,15 +211,14 @@ impl Converge<'_> {
     async fn run(&self, previous: Option<ClusterState>) -> Result<()> {
         let names = &self.request.names;
         let key = self.cluster_key(previous.as_ref())?;
-        let public_key = key.public_openssh()?;
-        let keys = SessionKeys {
-            gateway: self.gateway_key()?,
-            cluster: key.clone(),
-        };
-        let gateway_public = keys.gateway.public_openssh()?;
+        let manager_key = self.gateway_key()?;
+        let gateway_public = manager_key.public_openssh()?;
         let (network, network_created) = self.ensure_network().await?;
-        let secret =
-            secret::ensure_key_secret(self.engine, names, &public_key, &key.short_fingerprint()).await?;
+        // Containers let the manager in by its own key, from the secret; the
+        // cluster key (which every container holds, for mpirun) reaches
+        // them with the cluster files, so it can be rotated in place.
+        let fingerprint = manager_key.short_fingerprint();
+        let secret = secret::ensure_key_secret(self.engine, names, &gateway_public, &fingerprint).await?;
         let shape = ServiceShape {
             image: self.image.clone(),
             replicas: self.replicas,
@@ -255,7 +257,7 @@ impl Converge<'_> {
         let unchanged =
             previous.as_ref() == Some(&state) && service_change == Change::Unchanged && !network_created;
         let files = (!unchanged).then_some(files.as_slice());
-        self.install_files(&gateway_info, &keys, &state.members, files)
+        self.install_files(&gateway_info, &manager_key, &state.members, files)
             .await?;
         self.phase("every container reached over SSH and given its files");
         self.states.save(&state)?;
@@ -282,13 +284,19 @@ impl Converge<'_> {
         Ok(key)
     }
 
-    /// The cluster's key: kept across deploys, new when there is none or
-    /// the type changed.
+    /// The cluster's key: kept across deploys, new when there is none,
+    /// the type changed or a rotation was asked for.
     fn cluster_key(&self, previous: Option<&ClusterState>) -> Result<ClusterKey> {
         let (name, key_type) = (&self.request.names.cluster, self.request.key_type);
         let path = self.states.key_path(name, key_type);
-        if previous.is_some_and(|p| p.key_type == key_type) && path.exists() {
+        let kept = previous.is_some_and(|p| p.key_type == key_type) && path.exists();
+        if kept && !self.request.rotate_key {
             return ClusterKey::load(&path, key_type);
+        }
+        if kept {
+            self.ctx.printer.info(format!(
+                "rotating the key of cluster {name}: every container gets a new one, the old one is refused"
+            ));
         }
         self.states.create(name)?;
         let key = ClusterKey::generate(key_type)?;

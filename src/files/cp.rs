@@ -97,7 +97,11 @@ pub async fn fetch(
 /// The size of `source` in the container, or a usage error if it has none.
 async fn remote_size(node: &crate::ssh::Node, container: &str, source: &str) -> Result<u64> {
     let size = node
-        .ask("measuring what to copy", &Remote::argv(["du", "-sb", "--", source]), &[])
+        .ask(
+            "measuring what to copy",
+            &Remote::argv(["du", "-sb", "--", source]),
+            &[],
+        )
         .await?;
     if size.code != 0 {
         return Err(UserError::usage(format!("container {container} has no {source}"))
@@ -120,7 +124,11 @@ fn report_skipped(skipped: &Skipped, container: &str, printer: &Printer) {
     let name_some = |names: &[String]| {
         let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
         let more = names.len().saturating_sub(3);
-        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
         format!("{}{more}", shown.join(", "))
     };
     if !skipped.links.is_empty() {

@@ -50,7 +50,9 @@ pub fn unpack(archive: impl Read, into: &Path, container: &str) -> Result<Skippe
             write_new(&path, &mut entry)?;
             modes.push((path, mode, false));
         } else if kind.is_symlink() {
-            let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
+            let target = entry
+                .link_name_bytes()
+                .map(|t| String::from_utf8_lossy(&t).into_owned());
             links.push((rel, target.unwrap_or_default()));
         } else if kind.is_hard_link() && copy_hard_link(&entry, &path, into)? {
             modes.push((path, mode, false));

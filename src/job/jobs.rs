@@ -6,6 +6,7 @@
 
 use anyhow::{Result, anyhow};
 
+use super::STOP_WAIT;
 use crate::access::OpenCluster;
 use crate::cluster::jobs::JobRecord;
 use crate::cluster::layout::{HOSTFILE, JOBS_DIR};
@@ -13,7 +14,6 @@ use crate::cluster::remote::Remote;
 use crate::context::Context;
 use crate::error::UserError;
 use crate::interrupt::Cancel;
-use super::STOP_WAIT;
 
 /// The job keeper, run by `python3 -c` in the head.
 const KEEPER: &str = include_str!("jobs.py");
@@ -36,7 +36,17 @@ pub async fn start(cluster: &OpenCluster, program: &str, ranks: u32, command: &R
         KEEP_FINISHED.to_string(),
         ranks.to_string(),
     );
-    let line = keeper(&["start", &limit, &keep, program, &ranks, "--", "sh", "-c", command.as_str()]);
+    let line = keeper(&[
+        "start",
+        &limit,
+        &keep,
+        program,
+        &ranks,
+        "--",
+        "sh",
+        "-c",
+        command.as_str(),
+    ]);
     let (head, node) = cluster.head();
     let output = node.ask("starting the job", &line, &[]).await?;
     let id = output.stdout_text().trim().parse::<u32>();
@@ -120,7 +130,8 @@ pub async fn follow(
 pub async fn wait(cluster: &OpenCluster, id: u32) -> Result<u32> {
     let (_, head) = cluster.head();
     // A job may run for hours without a word: a stream, not a bounded answer.
-    head.stream(&keeper(&["wait", &id.to_string()]), &[], |_, _| {}).await
+    head.stream(&keeper(&["wait", &id.to_string()]), &[], |_, _| {})
+        .await
 }
 
 /// Stops job `id` on every container (mpirun stops its ranks); false if
@@ -128,7 +139,11 @@ pub async fn wait(cluster: &OpenCluster, id: u32) -> Result<u32> {
 pub async fn cancel(cluster: &OpenCluster, id: u32) -> Result<bool> {
     let (head, node) = cluster.head();
     let output = node
-        .ask("cancelling the job", &keeper(&["cancel", &id.to_string(), HOSTFILE]), &[])
+        .ask(
+            "cancelling the job",
+            &keeper(&["cancel", &id.to_string(), HOSTFILE]),
+            &[],
+        )
         .await?;
     if output.code != 0 {
         return Err(anyhow!(

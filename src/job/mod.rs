@@ -179,7 +179,9 @@ async fn compile(
     // compile for minutes without one).
     let printer = &ctx.printer;
     let code = node
-        .stream(&command, &local.bytes, |_, bytes| printer.passthrough(true, bytes))
+        .stream(&command, &local.bytes, |_, bytes| {
+            printer.passthrough(true, bytes)
+        })
         .await?;
     if code != 0 {
         return Err(UserError::usage(format!(
@@ -192,7 +194,9 @@ async fn compile(
         .into());
     }
     let read = Remote::argv(["cat", "--", &output]);
-    let binary = node.ask_large("reading the compiled program", &read, PROGRAM_LIMIT).await?;
+    let binary = node
+        .ask_large("reading the compiled program", &read, PROGRAM_LIMIT)
+        .await?;
     anyhow::ensure!(
         binary.code == 0,
         "could not read the compiled program on {}",

@@ -64,7 +64,11 @@ async fn build_in_head(ctx: &Context, cluster: &OpenCluster, project: &Project, 
     let status = stream(ctx, cluster, &command, "building").await?;
     if status != 0 {
         let forget = Remote::argv(["rm", "-f", "--", mark.path()]);
-        let _ = cluster.head().1.ask("removing the build mark", &forget, &[]).await;
+        let _ = cluster
+            .head()
+            .1
+            .ask("removing the build mark", &forget, &[])
+            .await;
         return Err(
             UserError::usage(format!("the build `{build}` failed on {head} (exit {status})"))
                 .hint("fix the errors above; nothing was launched")

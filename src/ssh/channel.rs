@@ -28,7 +28,6 @@ pub(super) async fn run(
     sent: impl Fn(u64),
     mut sink: impl FnMut(bool, &[u8]) -> Result<()>,
 ) -> Result<u32> {
-
     channel
         .exec(true, command)
         .await

@@ -130,14 +130,6 @@ impl ClusterKey {
     }
 }
 
-/// The two keys a session to the cluster uses: the manager's own key for
-/// the gateway (no container holds it), the cluster key for the containers.
-#[derive(Clone)]
-pub struct SessionKeys {
-    pub gateway: ClusterKey,
-    pub cluster: ClusterKey,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,5 +5,5 @@ mod channel;
 pub mod keys;
 pub mod session;
 
-pub use keys::{ClusterKey, KeyType, SessionKeys};
+pub use keys::{ClusterKey, KeyType};
 pub use session::{Gateway, Node, Output};

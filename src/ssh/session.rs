@@ -12,7 +12,7 @@ use russh::client::{self, Handle};
 use russh::keys::{PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 
 use super::channel;
-use super::keys::{ClusterKey, SessionKeys};
+use super::keys::ClusterKey;
 use crate::cluster::layout::MPI_USER;
 use crate::cluster::remote::Remote;
 use crate::error::{ExitCode, UserError};
@@ -104,7 +104,8 @@ async fn authenticate(handle: &mut Handle<PinnedHostKey>, name: &str, key: &Clus
 #[derive(Clone)]
 pub struct Gateway {
     handle: Arc<Handle<PinnedHostKey>>,
-    /// The key containers accept (the gateway's own login is another).
+    /// The manager's key: the gateway lets it through, containers let it
+    /// in (from their secret); it never leaves the manager.
     key: ClusterKey,
     /// Given to every [`Node`]: how long an internal step may wait for a
     /// container that sends nothing.
@@ -112,7 +113,12 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub async fn connect(addr: SocketAddr, host_key: &str, keys: SessionKeys, silence: Duration) -> Result<Gateway> {
+    pub async fn connect(
+        addr: SocketAddr,
+        host_key: &str,
+        manager_key: ClusterKey,
+        silence: Duration,
+    ) -> Result<Gateway> {
         let name = format!("the gateway at {addr}");
         let handler = PinnedHostKey {
             expected: parse_host_key(&name, host_key)?,
@@ -122,10 +128,10 @@ impl Gateway {
                 .await
                 .map_err(|_| anyhow!("no SSH answer from {name} within 10 s"))?
                 .map_err(|e| connect_error(&name, e))?;
-        authenticate(&mut handle, &name, &keys.gateway).await?;
+        authenticate(&mut handle, &name, &manager_key).await?;
         Ok(Gateway {
             handle: Arc::new(handle),
-            key: keys.cluster,
+            key: manager_key,
             silence,
         })
     }
@@ -245,9 +251,14 @@ impl Node {
             } else if output.stdout.len() + data.len() > limit {
                 return Err(UserError::new(
                     ExitCode::ClusterNotReady,
-                    format!("container {name} answered more than {} MiB while {what}: refused", limit >> 20),
+                    format!(
+                        "container {name} answered more than {} MiB while {what}: refused",
+                        limit >> 20
+                    ),
                 )
-                .hint("something in that container prints more than swarmpi asked for (a shell start-up file?)")
+                .hint(
+                    "something in that container prints more than swarmpi asked for (a shell start-up file?)",
+                )
                 .into());
             } else {
                 output.stdout.extend_from_slice(data);
@@ -265,7 +276,12 @@ impl Node {
     /// (true for stderr) as it arrives, with no bound on time (a job may be
     /// quiet for hours; keepalives still end a dead session); returns the
     /// exit status (128 + n when signal n killed it, like a shell).
-    pub async fn stream(&self, command: &Remote, stdin: &[u8], mut sink: impl FnMut(bool, &[u8])) -> Result<u32> {
+    pub async fn stream(
+        &self,
+        command: &Remote,
+        stdin: &[u8],
+        mut sink: impl FnMut(bool, &[u8]),
+    ) -> Result<u32> {
         let sink = |is_stderr: bool, data: &[u8]| {
             sink(is_stderr, data);
             Ok(())
