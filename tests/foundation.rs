@@ -251,23 +251,24 @@ fn node_container_accepts_key_login_only_for_the_mpi_user() {
         .success()
         .stdout;
 
+    // Where the swarm puts the secret with the manager's key.
+    lab.sh("a", &format!("printf '%s' '{}' > /tmp/swarmpi-test-keys", pubkey.trim()))
+        .success();
     lab.docker(
         "a",
         &[
-            "create",
+            "run",
+            "-d",
             "--name",
             "swarmpi-test-server",
             "--network",
             net,
-            "-e",
-            "SWARMPI_AUTHORIZED_KEYS=/etc/swarmpi-test-keys",
+            "--mount",
+            "type=bind,src=/tmp/swarmpi-test-keys,dst=/run/secrets/swarmpi_authorized_keys,readonly",
             &image,
         ],
     )
     .success();
-    lab.sh("a", &format!("printf '%s' '{}' > /tmp/swarmpi-test-keys && docker cp /tmp/swarmpi-test-keys swarmpi-test-server:/etc/swarmpi-test-keys", pubkey.trim()))
-        .success();
-    lab.docker("a", &["start", "swarmpi-test-server"]).success();
     let host_key = wait_for(
         "the server's host key in its log",
         Duration::from_secs(30),
@@ -282,12 +283,20 @@ fn node_container_accepts_key_login_only_for_the_mpi_user() {
         "echo 'swarmpi-test-server {host_key}' > ~/.ssh/known_hosts"
     ))
     .success();
+    // What a job could leave behind for sshd to run at the next login.
+    lab.docker(
+        "a",
+        &["exec", "-u", "mpi", "swarmpi-test-server", "sh", "-c", "echo 'touch /tmp/rc-ran' > ~/.ssh/rc"],
+    )
+    .success();
     let ssh = "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=10";
     let whoami = wait_for("key login", Duration::from_secs(30), || {
         let run = client(&format!("{ssh} mpi@swarmpi-test-server whoami"));
         (run.code == 0).then_some(run.stdout)
     });
     assert_eq!(whoami.trim(), "mpi");
+    let rc = lab.docker("a", &["exec", "swarmpi-test-server", "test", "-e", "/tmp/rc-ran"]);
+    assert_eq!(rc.code, 1, "sshd ran ~/.ssh/rc: {rc}");
 
     let password = client(&format!(
         "{ssh} -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive mpi@swarmpi-test-server true"
@@ -308,6 +317,12 @@ fn node_container_accepts_key_login_only_for_the_mpi_user() {
         "passwordauthentication no",
         "permitrootlogin no",
         "kbdinteractiveauthentication no",
+        "permituserrc no",
+        "permituserenvironment no",
+        "disableforwarding yes",
+        "allowagentforwarding no",
+        "x11forwarding no",
+        "hostkeyalgorithms ssh-ed25519",
     ] {
         assert!(
             config.lines().any(|l| l == setting),

@@ -70,14 +70,15 @@ impl Remote {
         Remote(format!("{} && {}", self.0, next.0))
     }
 
-    /// This command with its stdin read from the file `path`.
+    /// This whole command (every part of a list) with its stdin read from
+    /// the file `path`.
     pub fn stdin_from(self, path: &str) -> Remote {
-        Remote(format!("{} < {}", self.0, quote(path)))
+        Remote(format!("{{ {}\n}} < {}", self.0, quote(path)))
     }
 
-    /// This command with its stdout written to the file `path`.
+    /// This whole command with its stdout written to the file `path`.
     pub fn stdout_to(self, path: &str) -> Remote {
-        Remote(format!("{} > {}", self.0, quote(path)))
+        Remote(format!("{{ {}\n}} > {}", self.0, quote(path)))
     }
 
     /// This whole command run on `host` over the cluster's own SSH (from
@@ -174,6 +175,19 @@ mod tests {
     #[should_panic(expected = "takes 2 word(s)")]
     fn a_script_with_a_missing_word_is_a_bug() {
         Remote::script("{} {}", &["one"]);
+    }
+
+    #[test]
+    fn a_redirection_applies_to_the_whole_list() {
+        let dir = std::env::temp_dir().join(format!("swarmpi-remote-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("in");
+        std::fs::write(&input, "a\nb\n").unwrap();
+        let list = Remote::script("read x && read y && echo \"$y$x\" || echo no", &[]);
+        let line = list.stdin_from(input.to_str().unwrap());
+        let out = std::process::Command::new("sh").args(["-c", line.as_str()]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "ba\n");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
