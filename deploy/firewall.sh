@@ -3,13 +3,17 @@
 # with the firewall this server uses: ufw, firewalld or plain nftables.
 # Idempotent: run it again and it changes nothing, saying so. Needs root.
 #
-#   deploy/firewall.sh [--tool ufw|firewalld|nftables] [--manager]
+#   deploy/firewall.sh [--tool ufw|firewalld|firewalld-offline|nftables] [--manager]
 #                      [--encrypted] [--from CIDR]
 #
 #   --manager     also 2377/tcp (swarm management), on managers only
 #   --encrypted   also ESP (IP protocol 50), for `deploy --encrypted`
 #   --from CIDR   only from these addresses (the servers' network);
-#                 default: from anywhere
+#                 without it the ports open to every address, and the
+#                 script says so loudly: VXLAN (4789/udp) carries no
+#                 authentication, so anyone who reaches it can inject into
+#                 the overlay. Use --from, and `deploy --encrypted`, on any
+#                 network you do not control.
 #
 # Always: 7946/tcp and 7946/udp (node gossip), 4789/udp (VXLAN, the overlay's
 # data). Nothing else: sshd in the containers is never published beyond the
@@ -42,6 +46,19 @@ fi
 
 ports=(7946/tcp 7946/udp 4789/udp)
 ((manager)) && ports=(2377/tcp "${ports[@]}")
+family=ipv4
+[[ $from == *:* ]] && family=ipv6
+
+if [[ -z $from ]]; then
+  esp=''
+  ((encrypted)) && esp=' esp'
+  cat >&2 <<EOF
+firewall: WARNING: no --from given: ${ports[*]}$esp will be open to EVERY address.
+firewall: WARNING: anyone who reaches 4789/udp can inject packets into the overlay.
+firewall: WARNING: pass --from CIDR (the servers' own network), and deploy with
+firewall: WARNING: --encrypted on any network you do not control.
+EOF
+fi
 
 with_ufw() {
   local port rule out
@@ -57,25 +74,41 @@ with_ufw() {
   fi
 }
 
+# firewalld: plain ports from anywhere, or rich rules with a source. The
+# permanent configuration, through the running daemon or, with
+# firewalld-offline, written directly (an image build, before first boot).
+fw() {
+  if [[ $tool == firewalld-offline ]]; then firewall-offline-cmd "$@"; else firewall-cmd --permanent "$@"; fi
+}
+
+firewalld_open() { # what (for messages), then the query/add option's name and value
+  local what=$1 option=$2 value=$3
+  if fw "--query-$option=$value" >/dev/null; then
+    say "firewalld: $what already open"
+  else
+    fw "--add-$option=$value" >/dev/null
+    did "firewalld: opened $what"
+  fi
+}
+
 with_firewalld() {
-  local port
+  local port source="rule family=\"$family\" source address=\"$from\""
   for port in "${ports[@]}"; do
-    if firewall-cmd --permanent --query-port="$port" >/dev/null; then
-      say "firewalld: $port already open"
+    if [[ -n $from ]]; then
+      firewalld_open "$port from $from" rich-rule \
+        "$source port port=\"${port%/*}\" protocol=\"${port#*/}\" accept"
     else
-      firewall-cmd --permanent --add-port="$port" >/dev/null
-      did "firewalld: opened $port"
+      firewalld_open "$port" port "$port"
     fi
   done
   if ((encrypted)); then
-    if firewall-cmd --permanent --query-protocol=esp >/dev/null; then
-      say "firewalld: esp already allowed"
+    if [[ -n $from ]]; then
+      firewalld_open "esp from $from" rich-rule "$source protocol value=\"esp\" accept"
     else
-      firewall-cmd --permanent --add-protocol=esp >/dev/null
-      did "firewalld: allowed esp"
+      firewalld_open esp protocol esp
     fi
   fi
-  ((changed)) && firewall-cmd --reload >/dev/null && say "firewalld: reloaded"
+  [[ $tool == firewalld ]] && ((changed)) && firewall-cmd --reload >/dev/null && say "firewalld: reloaded"
   return 0
 }
 
@@ -88,7 +121,7 @@ with_nftables() {
     return 0
   fi
   local port rules source=''
-  [[ -n $from ]] && source="ip saddr $from "
+  [[ -n $from ]] && source="$([[ $family == ipv6 ]] && echo ip6 || echo ip) saddr $from "
   rules=$(nft list chain inet filter input)
   for port in "${ports[@]}"; do
     if grep -q "comment \"swarmpi ${port}\"" <<<"$rules"; then
@@ -112,8 +145,8 @@ with_nftables() {
 
 case $tool in
   ufw) with_ufw ;;
-  firewalld) with_firewalld ;;
+  firewalld | firewalld-offline) with_firewalld ;;
   nftables) with_nftables ;;
-  *) die "unknown --tool $tool (ufw, firewalld or nftables)" ;;
+  *) die "unknown --tool $tool (ufw, firewalld, firewalld-offline or nftables)" ;;
 esac
 if ((changed)); then say "done: $changed change(s)"; else say "done: nothing to change"; fi

@@ -8,33 +8,45 @@ use std::time::Duration;
 
 use crate::harness::{Lab, Run, wait_for};
 
-/// Drops 4789/udp arriving at server b while it lives.
-struct VxlanDropped;
+/// Drops what `rule` matches arriving at server b while it lives.
+struct Dropped {
+    rule: &'static [&'static str],
+}
 
-const DROP: [&str; 10] = [
-    "netns", "exec", "swlab-b", "iptables", "-I", "INPUT", "-p", "udp", "--dport", "4789",
-];
+impl Dropped {
+    /// VXLAN, the overlay's data.
+    fn vxlan() -> Dropped {
+        Dropped::new(&["-p", "udp", "--dport", "4789"])
+    }
 
-impl VxlanDropped {
-    fn new() -> VxlanDropped {
-        let status = std::process::Command::new("ip")
-            .args(DROP)
+    /// IPsec ESP (IP protocol 50), an encrypted overlay's data.
+    fn esp() -> Dropped {
+        Dropped::new(&["-p", "esp"])
+    }
+
+    fn new(rule: &'static [&'static str]) -> Dropped {
+        let dropped = Dropped { rule };
+        assert!(
+            dropped.iptables("-I"),
+            "could not add the iptables rule in server b"
+        );
+        dropped
+    }
+
+    fn iptables(&self, action: &str) -> bool {
+        std::process::Command::new("ip")
+            .args(["netns", "exec", "swlab-b", "iptables", action, "INPUT"])
+            .args(self.rule)
             .args(["-j", "DROP"])
             .status()
-            .unwrap();
-        assert!(status.success(), "could not add the iptables rule in server b");
-        VxlanDropped
+            .unwrap()
+            .success()
     }
 }
 
-impl Drop for VxlanDropped {
+impl Drop for Dropped {
     fn drop(&mut self) {
-        let mut args = DROP;
-        args[4] = "-D";
-        let _ = std::process::Command::new("ip")
-            .args(args)
-            .args(["-j", "DROP"])
-            .status();
+        self.iptables("-D");
     }
 }
 
@@ -98,7 +110,7 @@ fn doctor_passes_a_healthy_lab_and_names_a_blocked_port_and_a_bad_mtu() {
     }
     let pair = format!("{} <-> {}", lab.addr("a"), lab.addr("b"));
     {
-        let _dropped = VxlanDropped::new();
+        let _dropped = Dropped::vxlan();
         let (run, report) = doctor(&lab, &[]);
         assert_eq!(run.code, 9, "{run}");
         let bad = failed(&report);
@@ -123,4 +135,39 @@ fn doctor_passes_a_healthy_lab_and_names_a_blocked_port_and_a_bad_mtu() {
         bad[0]["fix"].as_str().unwrap().contains("--mtu 1500"),
         "{report:#}"
     );
+}
+
+#[test]
+fn an_encrypted_network_is_probed_and_blocked_esp_is_named_by_doctor_and_deploy() {
+    let lab = Lab::get();
+    lab.ensure_swarm();
+    let (run, report) = doctor(&lab, &["--encrypted"]);
+    assert_eq!(run.code, 0, "a healthy lab passes encrypted: {run}");
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"encrypted data path"), "{names:?}");
+
+    let _esp = Dropped::esp();
+    let (run, report) = doctor(&lab, &["--encrypted"]);
+    assert_eq!(run.code, 9, "{run}");
+    let bad = failed(&report);
+    assert_eq!(bad.len(), 1, "{report:#}");
+    assert_eq!(bad[0]["check"], "encrypted data path");
+    assert!(bad[0]["fix"].as_str().unwrap().contains("ESP (IP protocol 50)"));
+
+    // Deploy says the same instead of a bare "no SSH answer", and leaves
+    // nothing (a first deploy rolls back).
+    let deploy = ["deploy", "--name", "esp", "--per-host", "1", "--encrypted"];
+    let refused = lab
+        .swarmpi("a", &deploy)
+        .failure(7, "does not answer across the encrypted network");
+    assert!(refused.stderr.contains("swarmpi doctor --encrypted"), "{refused}");
+    let left = lab
+        .docker("a", &["service", "ls", "--format", "{{.Name}}"])
+        .stdout;
+    assert!(!left.contains("swarmpi-esp"), "{left}");
 }

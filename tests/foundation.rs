@@ -48,6 +48,18 @@ fn init_and_join_again_say_so_and_change_nothing() {
     assert_eq!(join_token_from(&again.stdout), token);
     let rejoin = lab.swarmpi("b", &["join", &token]).success();
     assert!(rejoin.stderr.contains("already a member"), "{rejoin}");
+    // The token from standard input, never on a command line.
+    let bin = env!("CARGO_BIN_EXE_swarmpi");
+    let piped = lab
+        .sh("b", &format!("printf '%s\\n' '{token}' | {bin} join -"))
+        .success();
+    assert!(piped.stderr.contains("already a member"), "{piped}");
+    let empty = lab.sh("b", &format!("{bin} join - < /dev/null"));
+    assert_eq!(empty.code, 2, "{empty}");
+    assert!(
+        empty.stderr.contains("no join token on standard input"),
+        "{empty}"
+    );
     assert_eq!(lab.node_addrs_ready("a").len(), 2);
 }
 
@@ -252,8 +264,11 @@ fn node_container_accepts_key_login_only_for_the_mpi_user() {
         .stdout;
 
     // Where the swarm puts the secret with the manager's key.
-    lab.sh("a", &format!("printf '%s' '{}' > /tmp/swarmpi-test-keys", pubkey.trim()))
-        .success();
+    lab.sh(
+        "a",
+        &format!("printf '%s' '{}' > /tmp/swarmpi-test-keys", pubkey.trim()),
+    )
+    .success();
     lab.docker(
         "a",
         &[
@@ -286,7 +301,15 @@ fn node_container_accepts_key_login_only_for_the_mpi_user() {
     // What a job could leave behind for sshd to run at the next login.
     lab.docker(
         "a",
-        &["exec", "-u", "mpi", "swarmpi-test-server", "sh", "-c", "echo 'touch /tmp/rc-ran' > ~/.ssh/rc"],
+        &[
+            "exec",
+            "-u",
+            "mpi",
+            "swarmpi-test-server",
+            "sh",
+            "-c",
+            "echo 'touch /tmp/rc-ran' > ~/.ssh/rc",
+        ],
     )
     .success();
     let ssh = "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=10";

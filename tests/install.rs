@@ -17,7 +17,13 @@ fn install_and_firewall_scripts_change_nothing_the_second_time() {
         nft add chain inet filter input '{ type filter hook input priority 0; policy drop; }'
         /src/deploy/firewall.sh --tool nftables --manager >> /tmp/first.txt
         /src/deploy/firewall.sh --tool nftables --manager >> /tmp/second.txt
-        cat /tmp/first.txt; echo ===; cat /tmp/second.txt; echo ===; nft list chain inet filter input"#;
+        apt-get install -y -qq --no-install-recommends firewalld netbase > /dev/null
+        fw='/src/deploy/firewall.sh --tool firewalld-offline --encrypted --from 10.77.0.0/24'
+        $fw > /tmp/fw-first.txt 2> /tmp/fw-warnings.txt
+        $fw > /tmp/fw-second.txt
+        cat /tmp/first.txt; echo ===; cat /tmp/second.txt; echo ===; nft list chain inet filter input
+        echo ===; cat /tmp/fw-first.txt /tmp/fw-warnings.txt; echo ===; cat /tmp/fw-second.txt
+        echo ===; firewall-offline-cmd --list-all"#;
     let run = lab
         .docker(
             "a",
@@ -39,6 +45,7 @@ fn install_and_firewall_scripts_change_nothing_the_second_time() {
         .success();
     let parts: Vec<&str> = run.stdout.split("===\n").collect();
     let (first, second, rules) = (parts[0], parts[1], parts[2]);
+    let (fw_first, fw_second, fw_rules) = (parts[3], parts[4], parts[5]);
     assert!(first.contains("docker engine: installed docker.io"), "{run}");
     assert!(
         first.contains("swarmpi: installed /usr/local/bin/swarmpi"),
@@ -59,4 +66,17 @@ fn install_and_firewall_scripts_change_nothing_the_second_time() {
         1,
         "{rules}"
     );
+    // Without --from, the script says loudly that the ports open to all.
+    assert!(run.stderr.contains("open to EVERY address"), "{run}");
+    // firewalld: every port and ESP only from the servers' network, once.
+    assert!(!fw_first.contains("WARNING"), "{fw_first}");
+    assert_eq!(fw_first.matches("firewalld: opened").count(), 4, "{fw_first}");
+    assert!(fw_second.contains("done: nothing to change"), "{fw_second}");
+    for rule in [
+        r#"rule family="ipv4" source address="10.77.0.0/24" port port="4789" protocol="udp" accept"#,
+        r#"rule family="ipv4" source address="10.77.0.0/24" protocol value="esp" accept"#,
+    ] {
+        assert_eq!(fw_rules.matches(rule).count(), 1, "{fw_rules}");
+    }
+    assert!(fw_rules.contains("ports: \n"), "no port open to all: {fw_rules}");
 }

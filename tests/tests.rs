@@ -7,6 +7,7 @@ mod doctor;
 mod files;
 mod foundation;
 mod harness;
+mod hostile;
 mod input;
 mod install;
 mod jobs;

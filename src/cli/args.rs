@@ -136,6 +136,11 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "M")]
     pub mtu: Option<u32>,
 
+    /// Probe over an encrypted network (IPsec between servers), as
+    /// `deploy --encrypted` makes it.
+    #[arg(long)]
+    pub encrypted: bool,
+
     /// Print the checks as JSON on stdout (see docs/guide.md).
     #[arg(long)]
     pub json: bool,

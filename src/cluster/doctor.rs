@@ -80,19 +80,21 @@ pub enum Outcome {
     Silent,
 }
 
-/// The overlay MTU the probes saw, and what `--mtu` adds to a containers'
-/// MTU (Docker 20.10 takes it as the VXLAN device's: 50 more).
+/// The probes' network: the overlay MTU they saw, what `--mtu` adds to a
+/// container's MTU (Docker 20.10 takes it as the VXLAN device's: 50 more),
+/// and whether it was encrypted (IPsec between servers).
 #[derive(Debug, Clone, Copy)]
-pub struct Mtu {
+pub struct ProbeNetwork {
     pub overlay: u32,
     pub option_offset: u32,
+    pub encrypted: bool,
 }
 
 /// Every check, servers first, then pairs.
 pub fn checks(
     servers: &[Server],
     outcomes: &BTreeMap<String, Outcome>,
-    mtu: Mtu,
+    mtu: ProbeNetwork,
     image_fix: &str,
 ) -> Vec<Check> {
     let mut all: Vec<Check> = servers.iter().map(engine_check).collect();
@@ -176,7 +178,12 @@ fn image_check(server: &Server, outcome: Option<&Outcome>, image_fix: &str) -> C
 }
 
 /// Overlay data path, largest packet, gossip port and clock between a and b.
-fn pair_checks(a: &Server, b: &Server, outcomes: &BTreeMap<String, Outcome>, mtu: Mtu) -> Vec<Check> {
+fn pair_checks(
+    a: &Server,
+    b: &Server,
+    outcomes: &BTreeMap<String, Outcome>,
+    mtu: ProbeNetwork,
+) -> Vec<Check> {
     let subject = format!("{} <-> {}", a.addr, b.addr);
     let (Some(Outcome::Reported(pa)), Some(Outcome::Reported(pb))) =
         (outcomes.get(&a.addr), outcomes.get(&b.addr))
@@ -187,16 +194,28 @@ fn pair_checks(a: &Server, b: &Server, outcomes: &BTreeMap<String, Outcome>, mtu
         return vec![];
     };
     let reach = pa.reach.get(ip_b) == Some(&true) && pb.reach.get(ip_a) == Some(&true);
+    let (name, fix) = if mtu.encrypted {
+        (
+            "encrypted data path",
+            "let ESP (IP protocol 50) and 4789/udp pass both ways between these servers \
+             (deploy/firewall.sh --encrypted) and load the kernel's xfrm_user and esp4 modules",
+        )
+    } else {
+        (
+            "overlay data path",
+            "open 4789/udp (VXLAN) both ways between these servers (deploy/firewall.sh)",
+        )
+    };
     let mut checks = vec![check(
         subject.clone(),
-        "overlay data path",
+        name,
         reach,
         if reach {
             "containers reach each other".into()
         } else {
             "containers on these servers cannot reach each other".into()
         },
-        Some("open 4789/udp (VXLAN) both ways between these servers (deploy/firewall.sh)".into()),
+        Some(fix.into()),
     )];
     let gossip = pa.gossip_tcp.get(&b.addr) == Some(&true) && pb.gossip_tcp.get(&a.addr) == Some(&true);
     checks.push(check(
@@ -222,7 +241,7 @@ fn packet_and_clock(
     subject: &str,
     (pa, ip_a): (&Probe, &str),
     (pb, ip_b): (&Probe, &str),
-    mtu: Mtu,
+    mtu: ProbeNetwork,
 ) -> [Check; 2] {
     let subject = subject.to_string();
     let largest = pa

@@ -7,9 +7,10 @@ const LOG_A: &str = "swarmpi-entrypoint noise\ndoctor self 10.9.0.2\ndoctor reac
 const LOG_B: &str = "doctor self 10.9.0.3\ndoctor reach 10.9.0.2 ok\ndoctor mtu 10.9.0.2 1450\n\
     doctor clock 10.9.0.2 -12\ndoctor port 10.0.0.2 7946/tcp ok\ndoctor done\n";
 
-const MTU: Mtu = Mtu {
+const MTU: ProbeNetwork = ProbeNetwork {
     overlay: 1450,
     option_offset: 50,
+    encrypted: false,
 };
 
 fn two_servers() -> Vec<Server> {
@@ -76,14 +77,34 @@ fn a_blocked_vxlan_port_names_the_pair_and_the_port() {
 }
 
 #[test]
+fn a_silent_encrypted_pair_names_esp() {
+    let blocked = LOG_B.replace("reach 10.9.0.2 ok", "reach 10.9.0.2 fail");
+    let encrypted = ProbeNetwork {
+        encrypted: true,
+        ..MTU
+    };
+    let checks = checks(
+        &two_servers(),
+        &outcomes(LOG_A, &blocked),
+        encrypted,
+        "swarmpi image",
+    );
+    let bad = failed(&checks);
+    assert_eq!(bad.len(), 1, "{bad:#?}");
+    assert_eq!(bad[0].check, "encrypted data path");
+    assert!(bad[0].fix.as_deref().unwrap().contains("ESP (IP protocol 50)"));
+}
+
+#[test]
 fn an_overlay_mtu_the_underlay_cannot_carry_is_named_with_the_mtu_that_works() {
     // Both probes found 1450 bytes the largest to cross; the overlay says 1500.
     let checks = checks(
         &two_servers(),
         &outcomes(LOG_A, LOG_B),
-        Mtu {
+        ProbeNetwork {
             overlay: 1500,
             option_offset: 50,
+            encrypted: false,
         },
         "swarmpi image",
     );

@@ -185,7 +185,10 @@ mod tests {
         std::fs::write(&input, "a\nb\n").unwrap();
         let list = Remote::script("read x && read y && echo \"$y$x\" || echo no", &[]);
         let line = list.stdin_from(input.to_str().unwrap());
-        let out = std::process::Command::new("sh").args(["-c", line.as_str()]).output().unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", line.as_str()])
+            .output()
+            .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "ba\n");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -14,6 +14,7 @@ use crate::swarm::Engine;
 
 pub struct DoctorOptions {
     pub mtu: Option<u32>,
+    pub encrypted: bool,
 }
 
 impl TryFrom<DoctorArgs> for DoctorOptions {
@@ -21,13 +22,16 @@ impl TryFrom<DoctorArgs> for DoctorOptions {
 
     fn try_from(args: DoctorArgs) -> Result<Self> {
         plan::check_mtu(args.mtu)?;
-        Ok(DoctorOptions { mtu: args.mtu })
+        Ok(DoctorOptions {
+            mtu: args.mtu,
+            encrypted: args.encrypted,
+        })
     }
 }
 
 pub async fn run(ctx: &Context, options: DoctorOptions) -> Result<Outcome> {
     let engine = Engine::connect(&ctx.settings).await?;
-    let diagnosis = doctor::diagnose(ctx, &engine, options.mtu).await?;
+    let diagnosis = doctor::diagnose(ctx, &engine, options.mtu, options.encrypted).await?;
     let ok = diagnosis.checks.iter().all(|c| c.ok);
     if ctx.printer.json_mode() {
         ctx.printer.json(&json!({

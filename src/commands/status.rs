@@ -17,6 +17,7 @@ use crate::context::Context;
 use crate::error::{ExitCode, Outcome};
 use crate::heal;
 use crate::printer::Printer;
+use crate::state::StateDir;
 
 const PROBE_PATIENCE: Duration = Duration::from_secs(3);
 
@@ -52,6 +53,7 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
     let slots = members::total_slots(&seen.members);
     let limits = &deployed.state.resources;
     let most_slots = deployed.state.members.iter().map(|m| m.slots).max().unwrap_or(1);
+    let key = key_status(ctx, names, &deployed);
     if ctx.printer.json_mode() {
         ctx.printer.json(&json!({
             "cluster": names.cluster,
@@ -61,6 +63,7 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
             "nodes": deployed.servers,
             "containers": containers,
             "problems": problems,
+            "key": key,
             "limits": {
                 "cpus": limits.cpus,
                 "memory_bytes": limits.memory,
@@ -78,6 +81,7 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
         print_tables(&ctx.printer, &deployed.servers, &containers, &problems);
         ctx.printer
             .data(format!("each container: {}", limits.describe(most_slots)));
+        print_key(&ctx.printer, &key);
         let verdict = if ready { "ready" } else { "NOT READY" };
         ctx.printer.data(format!(
             "cluster {}: {verdict} ({ready_count} of {expected} containers ready, {slots} slots)",
@@ -161,5 +165,49 @@ fn print_tables(printer: &Printer, servers: &[Server], containers: &[ContainerSt
     }
     for problem in problems {
         printer.data(format!("problem: {problem}"));
+    }
+}
+
+/// The cluster key, as `status` shows it.
+#[derive(Debug, Serialize)]
+struct KeyStatus {
+    #[serde(rename = "type")]
+    key_type: &'static str,
+    fingerprint: String,
+    /// Since the key was made (deployed or last rotated).
+    age_seconds: u64,
+}
+
+fn key_status(ctx: &Context, names: &ClusterNames, deployed: &Deployed) -> KeyStatus {
+    let key_type = deployed.state.key_type;
+    let path = StateDir::new(&ctx.settings.state_dir).key_path(&names.cluster, key_type);
+    let age = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|made| made.elapsed().ok())
+        .unwrap_or_default();
+    KeyStatus {
+        key_type: key_type.file_name().trim_start_matches("id_"),
+        fingerprint: deployed.key.fingerprint(),
+        age_seconds: age.as_secs(),
+    }
+}
+
+fn print_key(printer: &Printer, key: &KeyStatus) {
+    printer.data(format!(
+        "cluster key: {} {}, made {} ago (`swarmpi deploy --rotate-key` replaces it)",
+        key.key_type,
+        key.fingerprint,
+        describe_age(key.age_seconds)
+    ));
+}
+
+/// `3 d`, `5 h`, `12 min`, `40 s`: the largest unit that fits.
+fn describe_age(seconds: u64) -> String {
+    match seconds {
+        s if s >= 86_400 => format!("{} d", s / 86_400),
+        s if s >= 3_600 => format!("{} h", s / 3_600),
+        s if s >= 60 => format!("{} min", s / 60),
+        s => format!("{s} s"),
     }
 }

@@ -117,10 +117,11 @@ impl Converge<'_> {
         manager_key: &ClusterKey,
         members: &[Member],
         files: Option<&[u8]>,
+        encrypted: bool,
     ) -> Result<()> {
         let gateway = access::open_gateway(self.ctx, gateway_info, manager_key, SSH_PATIENCE).await?;
         let started = Instant::now();
-        let result = match (self.connect(&gateway, members).await, files) {
+        let result = match (self.connect(&gateway, members, encrypted).await, files) {
             (Ok(nodes), None) => {
                 close(&nodes).await;
                 let cluster = &self.request.names.cluster;
@@ -145,21 +146,27 @@ impl Converge<'_> {
         result
     }
 
-    async fn connect(&self, gateway: &Gateway, members: &[Member]) -> Result<Vec<Node>> {
+    async fn connect(&self, gateway: &Gateway, members: &[Member], encrypted: bool) -> Result<Vec<Node>> {
         let bar = self.ctx.printer.bar(members.len() as u64, "sshd ready");
         let results =
             access::connect_members(gateway, members, SSH_PATIENCE, &self.ctx.cancel, || bar.inc(1)).await;
         bar.finish();
+        // The gateway runs on the manager: only what crosses to another
+        // server travels in IPsec on an encrypted network.
+        let manager = self.usable.iter().find(|s| s.leader).map(|s| s.addr.as_str());
         results
             .into_iter()
             .zip(members)
-            .map(|(result, member)| {
-                result.with_context(|| {
+            .map(|(result, member)| match result {
+                Err(e) if encrypted && Some(member.server.as_str()) != manager && is_silence(&e) => {
+                    Err(esp_blocked(member, &e).into())
+                }
+                result => result.with_context(|| {
                     format!(
                         "container {} on server {} is not reachable over SSH",
                         member.hostname, member.server
                     )
-                })
+                }),
             })
             .collect()
     }
@@ -193,4 +200,27 @@ async fn close(nodes: &[Node]) {
     for node in nodes {
         node.close().await;
     }
+}
+
+/// Whether connecting failed for want of any answer (not a refusal).
+fn is_silence(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    text.contains("no SSH answer") || text.contains("could not reach")
+}
+
+/// Silence across an encrypted network: most often ESP does not pass.
+fn esp_blocked(member: &Member, error: &anyhow::Error) -> UserError {
+    UserError::new(
+        ExitCode::ClusterNotReady,
+        format!(
+            "container {} on server {} does not answer across the encrypted network ({error})",
+            member.hostname, member.server
+        ),
+    )
+    .hint(
+        "between servers an encrypted network's traffic is IPsec ESP (IP protocol 50): a firewall that \
+         drops protocol 50, or a kernel without the xfrm_user and esp4 modules, makes it silent. \
+         `swarmpi doctor --encrypted` checks every pair; `deploy/firewall.sh --encrypted` opens ESP; \
+         or deploy without --encrypted on a network you trust",
+    )
 }

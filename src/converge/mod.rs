@@ -214,11 +214,7 @@ impl Converge<'_> {
         let manager_key = self.gateway_key()?;
         let gateway_public = manager_key.public_openssh()?;
         let (network, network_created) = self.ensure_network().await?;
-        // Containers let the manager in by its own key, from the secret; the
-        // cluster key (which every container holds, for mpirun) reaches
-        // them with the cluster files, so it can be rotated in place.
-        let fingerprint = manager_key.short_fingerprint();
-        let secret = secret::ensure_key_secret(self.engine, names, &gateway_public, &fingerprint).await?;
+        let secret = self.key_secret(&manager_key).await?;
         let shape = ServiceShape {
             image: self.image.clone(),
             replicas: self.replicas,
@@ -257,8 +253,14 @@ impl Converge<'_> {
         let unchanged =
             previous.as_ref() == Some(&state) && service_change == Change::Unchanged && !network_created;
         let files = (!unchanged).then_some(files.as_slice());
-        self.install_files(&gateway_info, &manager_key, &state.members, files)
-            .await?;
+        self.install_files(
+            &gateway_info,
+            &manager_key,
+            &state.members,
+            files,
+            network.encrypted,
+        )
+        .await?;
         self.phase("every container reached over SSH and given its files");
         self.states.save(&state)?;
         self.print_summary(&state.members);
@@ -269,6 +271,15 @@ impl Converge<'_> {
     fn phase(&self, reached: &str) {
         let at = self.started.elapsed().as_secs_f64();
         self.ctx.printer.debug(format!("{at:6.2} s  {reached}"));
+    }
+
+    /// The secret containers let the manager in by: the manager's key, not
+    /// the cluster key (which reaches them with the cluster files, so it
+    /// can be rotated in place).
+    async fn key_secret(&self, manager_key: &ClusterKey) -> Result<secret::KeySecret> {
+        let public = manager_key.public_openssh()?;
+        let names = &self.request.names;
+        secret::ensure_key_secret(self.engine, names, &public, &manager_key.short_fingerprint()).await
     }
 
     /// The manager's own key for the gateway: kept, new when there is none.

@@ -30,7 +30,14 @@ pub struct Diagnosis {
     pub seconds: f64,
 }
 
-pub async fn diagnose(ctx: &Context, engine: &Engine, mtu: Option<u32>) -> Result<Diagnosis> {
+/// Probes every server and pair on a temporary overlay network of `mtu`,
+/// encrypted when `encrypted`.
+pub async fn diagnose(
+    ctx: &Context,
+    engine: &Engine,
+    mtu: Option<u32>,
+    encrypted: bool,
+) -> Result<Diagnosis> {
     let started = Instant::now();
     membership::require_manager(engine).await?;
     let all = servers::sorted(membership::list_nodes(engine).await?);
@@ -43,6 +50,7 @@ pub async fn diagnose(ctx: &Context, engine: &Engine, mtu: Option<u32>) -> Resul
         image,
         script: PROBE.to_string(),
         mtu,
+        encrypted,
         env: vec![
             format!("SWARMPI_DOCTOR_SERVICE={}", crate::cluster::names::DOCTOR),
             format!("SWARMPI_DOCTOR_EXPECT={}", usable.len()),
@@ -70,9 +78,10 @@ pub async fn diagnose(ctx: &Context, engine: &Engine, mtu: Option<u32>) -> Resul
     removed?;
     // What --mtu adds to the containers' MTU: measured, or Docker 20.10's 50.
     let option_offset = mtu.map_or(50, |asked| asked.saturating_sub(overlay_mtu));
-    let mtus = doctor::Mtu {
+    let mtus = doctor::ProbeNetwork {
         overlay: overlay_mtu,
         option_offset,
+        encrypted,
     };
     let mut checks = doctor::checks(&usable, &outcomes, mtus, &image_fix);
     checks.extend(all.iter().filter(|s| !s.usable()).map(unusable));

@@ -163,11 +163,14 @@ async fn compile(
     compiler: Compiler,
 ) -> Result<Vec<u8>> {
     let (head, node) = cluster.head();
-    let source = format!("{SRC_DIR}/{}", local.remote_name);
-    let output = format!("{SRC_DIR}/{}", program::binary_name(&local.remote_name));
+    // A directory of this compile's own: two runs compiling the same file
+    // at once never write over each other's source or binary.
+    let dir = format!("{SRC_DIR}/{}", digest::hex(&rand::random::<[u8; 6]>()));
+    let source = format!("{dir}/{}", local.remote_name);
+    let output = format!("{dir}/{}", program::binary_name(&local.remote_name));
     let command = Remote::script(
         "mkdir -p {} && cat > {} && {} -O2 -o {} {}",
-        &[SRC_DIR, &source, compiler.command(), &output, &source],
+        &[&dir, &source, compiler.command(), &output, &source],
     );
     ctx.printer.info(format!(
         "compiling {} with {} on {}",
@@ -178,25 +181,32 @@ async fn compile(
     // The compiler's words go to the user as they come (a big source may
     // compile for minutes without one).
     let printer = &ctx.printer;
-    let code = node
+    let compiled = node
         .stream(&command, &local.bytes, |_, bytes| {
             printer.passthrough(true, bytes)
         })
-        .await?;
-    if code != 0 {
-        return Err(UserError::usage(format!(
-            "{} failed to compile {} (exit {})",
+        .await;
+    // Ok(Err(code)): the compiler failed with that code.
+    let binary = match compiled {
+        Ok(0) => {
+            let read = Remote::argv(["cat", "--", &output]);
+            node.ask_large("reading the compiled program", &read, PROGRAM_LIMIT)
+                .await
+                .map(Ok)
+        }
+        Ok(code) => Ok(Err(code)),
+        Err(e) => Err(e),
+    };
+    let forget = Remote::argv(["rm", "-rf", "--", &dir]);
+    let _ = node.ask("removing the compile's directory", &forget, &[]).await;
+    let binary = binary?.map_err(|code| {
+        UserError::usage(format!(
+            "{} failed to compile {} (exit {code})",
             compiler.command(),
-            local.remote_name,
-            code
+            local.remote_name
         ))
         .hint("fix the errors above; nothing was launched")
-        .into());
-    }
-    let read = Remote::argv(["cat", "--", &output]);
-    let binary = node
-        .ask_large("reading the compiled program", &read, PROGRAM_LIMIT)
-        .await?;
+    })?;
     anyhow::ensure!(
         binary.code == 0,
         "could not read the compiled program on {}",

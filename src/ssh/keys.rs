@@ -110,6 +110,11 @@ impl ClusterKey {
     }
 
     /// A short digest of the public key, for names.
+    /// The public key's fingerprint as OpenSSH prints it (`SHA256:...`).
+    pub fn fingerprint(&self) -> String {
+        self.key.public_key().fingerprint(HashAlg::Sha256).to_string()
+    }
+
     pub fn short_fingerprint(&self) -> String {
         let fingerprint = self.key.public_key().fingerprint(HashAlg::Sha256);
         digest::hex(&fingerprint.as_bytes()[..5])

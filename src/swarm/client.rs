@@ -56,7 +56,7 @@ impl Engine {
 
 /// The innermost message of a bollard error, which is what tells the user
 /// something ("No such file or directory", "connection refused").
-pub fn root_cause(error: &bollard::errors::Error) -> String {
+pub(super) fn root_cause(error: &bollard::errors::Error) -> String {
     let mut source: &dyn std::error::Error = error;
     while let Some(next) = source.source() {
         source = next;
@@ -65,7 +65,7 @@ pub fn root_cause(error: &bollard::errors::Error) -> String {
 }
 
 /// The message the daemon itself gave for a failed request.
-pub fn daemon_message(error: &bollard::errors::Error) -> String {
+pub(super) fn daemon_message(error: &bollard::errors::Error) -> String {
     match error {
         bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
         other => root_cause(other),
@@ -73,7 +73,7 @@ pub fn daemon_message(error: &bollard::errors::Error) -> String {
 }
 
 /// True when the daemon answered 404 (no such object).
-pub fn is_not_found(error: &bollard::errors::Error) -> bool {
+pub(super) fn is_not_found(error: &bollard::errors::Error) -> bool {
     matches!(
         error,
         bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }

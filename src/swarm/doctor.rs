@@ -13,7 +13,6 @@ use bollard::models::{
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListTasksOptions, ListTasksOptionsBuilder, LogsOptionsBuilder,
 };
-use futures_util::StreamExt;
 
 use super::client::{Engine, daemon_message, is_not_found};
 use crate::cluster::names::{ClusterNames, DOCTOR};
@@ -26,6 +25,8 @@ pub struct ProbeSpec {
     pub script: String,
     /// The overlay's MTU; None: Docker's default.
     pub mtu: Option<u32>,
+    /// IPsec between servers, as `deploy --encrypted` makes it.
+    pub encrypted: bool,
     pub env: Vec<String>,
 }
 
@@ -39,20 +40,28 @@ pub struct ProbeTask {
     pub error: Option<String>,
 }
 
+/// The probe network's driver options: MTU and encryption as asked.
+fn network_options(spec: &ProbeSpec) -> HashMap<String, String> {
+    let mut options = HashMap::new();
+    if let Some(mtu) = spec.mtu {
+        options.insert("com.docker.network.driver.mtu".to_string(), mtu.to_string());
+    }
+    if spec.encrypted {
+        options.insert("encrypted".to_string(), String::new());
+    }
+    options
+}
+
 /// Creates the network and the probe service.
 pub async fn start(engine: &Engine, spec: &ProbeSpec) -> Result<()> {
     // The label marks them as swarmpi's; no cluster is named this.
     let names = &ClusterNames {
         cluster: DOCTOR.into(),
     };
-    let mut options = HashMap::new();
-    if let Some(mtu) = spec.mtu {
-        options.insert("com.docker.network.driver.mtu".to_string(), mtu.to_string());
-    }
     let network = NetworkCreateRequest {
         name: DOCTOR.into(),
         driver: Some("overlay".into()),
-        options: Some(options),
+        options: Some(network_options(spec)),
         labels: Some(super::labels(names)),
         ..Default::default()
     };
@@ -127,13 +136,8 @@ pub async fn tasks(engine: &Engine) -> Result<Vec<ProbeTask>> {
 /// What a probe printed so far.
 pub async fn log(engine: &Engine, task_id: &str) -> Result<String> {
     let options = LogsOptionsBuilder::default().stdout(true).follow(false).build();
-    let mut stream = engine.docker.task_logs(task_id, Some(options));
-    let mut text = String::new();
-    while let Some(item) = stream.next().await {
-        let output = item.with_context(|| format!("could not read the log of probe task {task_id}"))?;
-        text.push_str(&output.to_string());
-    }
-    Ok(text)
+    let stream = engine.docker.task_logs(task_id, Some(options));
+    super::read_log(stream, &format!("probe task {task_id}")).await
 }
 
 /// Removes the probe service, waits until every server has removed its

@@ -14,7 +14,6 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder, StartContainerOptions,
     UploadToContainerOptionsBuilder,
 };
-use futures_util::StreamExt;
 
 use super::client::{Engine, daemon_message, is_not_found};
 use super::service::Change;
@@ -199,22 +198,16 @@ async fn info_of(
     let (true, Some(port)) = (running, port) else {
         return Ok(None);
     };
-    // Each start prints one report: the last is the running sshd's.
-    let options = LogsOptionsBuilder::default().stdout(true).build();
-    let mut logs = engine.docker.logs(&names.gateway(), Some(options));
-    let mut latest = None;
-    while let Some(item) = logs.next().await {
-        let output = item.context("could not read the gateway's log")?;
-        if let Some(report) = output
-            .to_string()
-            .lines()
-            .filter_map(hostkey::parse_line)
-            .next_back()
-        {
-            latest = Some(report.key);
-        }
-    }
-    Ok(latest.map(|host_key| GatewayInfo { port, host_key }))
+    // Each start prints one report: the last is the running sshd's, among
+    // the log's last lines.
+    let options = LogsOptionsBuilder::default().stdout(true).tail("100").build();
+    let logs = engine.docker.logs(&names.gateway(), Some(options));
+    let text = super::read_log(logs, "the gateway").await?;
+    let latest = text.lines().filter_map(hostkey::parse_line).next_back();
+    Ok(latest.map(|report| GatewayInfo {
+        port,
+        host_key: report.key,
+    }))
 }
 
 /// Removes the gateway container; true if there was one.

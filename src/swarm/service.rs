@@ -11,7 +11,6 @@ use bollard::models::{
     TaskSpecResources, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 use bollard::query_parameters::{ListTasksOptionsBuilder, LogsOptionsBuilder, UpdateServiceOptionsBuilder};
-use futures_util::StreamExt;
 use futures_util::future::join_all;
 
 use super::client::{Engine, daemon_message, is_not_found};
@@ -292,12 +291,8 @@ pub async fn host_key_reports(
             .stderr(false)
             .follow(false)
             .build();
-        let mut stream = engine.docker.task_logs(&task.id, Some(options));
-        let mut text = String::new();
-        while let Some(item) = stream.next().await {
-            let output = item.with_context(|| format!("could not read the log of task {}", task.id))?;
-            text.push_str(&output.to_string());
-        }
+        let stream = engine.docker.task_logs(&task.id, Some(options));
+        let text = super::read_log(stream, &format!("task {}", task.id)).await?;
         anyhow::Ok((task.id.as_str(), text))
     }))
     .await

@@ -284,6 +284,25 @@ pub fn swarmpi_without_docker(args: &[&str]) -> Run {
         .args(args))
 }
 
+/// `script` run by sh as `user` in cluster `cluster`'s container named
+/// `hostname`, on whichever server runs it: what a program in that
+/// container (or one that escaped to root) can do.
+pub fn in_container_as(lab: &Lab, cluster: &str, hostname: &str, user: &str, script: &str) -> Run {
+    let filter = format!("label=com.docker.swarm.service.name=swarmpi-{cluster}");
+    for server in ["a", "b", "c"] {
+        let ids = lab.docker(server, &["ps", "-q", "--filter", &filter]).stdout;
+        for id in ids.lines() {
+            let name = lab
+                .docker(server, &["inspect", "-f", "{{.Config.Hostname}}", id])
+                .stdout;
+            if name.trim() == hostname {
+                return lab.docker(server, &["exec", "-u", user, id, "sh", "-c", script]);
+            }
+        }
+    }
+    panic!("no container {hostname} of cluster {cluster} on any server");
+}
+
 /// The path of an example program.
 pub fn example(name: &str) -> String {
     format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
