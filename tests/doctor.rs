@@ -137,30 +137,48 @@ fn doctor_passes_a_healthy_lab_and_names_a_blocked_port_and_a_bad_mtu() {
     );
 }
 
-#[test]
-fn an_encrypted_network_is_probed_and_blocked_esp_is_named_by_doctor_and_deploy() {
-    let lab = Lab::get();
-    lab.ensure_swarm();
-    let (run, report) = doctor(&lab, &["--encrypted"]);
-    assert_eq!(run.code, 0, "a healthy lab passes encrypted: {run}");
-    let names: Vec<&str> = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["check"].as_str().unwrap())
-        .collect();
-    assert!(names.contains(&"encrypted data path"), "{names:?}");
+/// Whether this kernel can hold an ESP state at all (a VM's kernel built
+/// without the ESP and GCM modules cannot: "Requested AEAD algorithm not
+/// found"), tried in a namespace of its own.
+fn kernel_carries_esp() -> bool {
+    let ip = |args: &[&str]| std::process::Command::new("ip").args(args).output().unwrap();
+    ip(&["netns", "add", "swlab-esp-probe"]);
+    let added = ip(&[
+        "netns",
+        "exec",
+        "swlab-esp-probe",
+        "ip",
+        "xfrm",
+        "state",
+        "add",
+        "src",
+        "10.1.1.1",
+        "dst",
+        "10.1.1.2",
+        "proto",
+        "esp",
+        "spi",
+        "0x100",
+        "mode",
+        "transport",
+        "aead",
+        "rfc4106(gcm(aes))",
+        "0x0102030405060708090a0b0c0d0e0f1011121314",
+        "64",
+    ]);
+    ip(&["netns", "del", "swlab-esp-probe"]);
+    added.status.success()
+}
 
-    let _esp = Dropped::esp();
-    let (run, report) = doctor(&lab, &["--encrypted"]);
+/// Doctor names the encrypted path and ESP; deploy says the same instead of
+/// a bare "no SSH answer", and leaves nothing (a first deploy rolls back).
+fn assert_esp_named(lab: &Lab) {
+    let (run, report) = doctor(lab, &["--encrypted"]);
     assert_eq!(run.code, 9, "{run}");
     let bad = failed(&report);
     assert_eq!(bad.len(), 1, "{report:#}");
     assert_eq!(bad[0]["check"], "encrypted data path");
     assert!(bad[0]["fix"].as_str().unwrap().contains("ESP (IP protocol 50)"));
-
-    // Deploy says the same instead of a bare "no SSH answer", and leaves
-    // nothing (a first deploy rolls back).
     let deploy = ["deploy", "--name", "esp", "--per-host", "1", "--encrypted"];
     let refused = lab
         .swarmpi("a", &deploy)
@@ -170,4 +188,20 @@ fn an_encrypted_network_is_probed_and_blocked_esp_is_named_by_doctor_and_deploy(
         .docker("a", &["service", "ls", "--format", "{{.Name}}"])
         .stdout;
     assert!(!left.contains("swarmpi-esp"), "{left}");
+}
+
+#[test]
+fn an_encrypted_network_is_probed_and_blocked_esp_is_named_by_doctor_and_deploy() {
+    let lab = Lab::get();
+    lab.ensure_swarm();
+    if !kernel_carries_esp() {
+        // IPsec cannot work here at all: what a user of such a kernel sees.
+        assert_esp_named(&lab);
+        return;
+    }
+    let (run, report) = doctor(&lab, &["--encrypted"]);
+    assert_eq!(run.code, 0, "a healthy lab passes encrypted: {run}");
+    assert!(report.to_string().contains("encrypted data path"), "{report:#}");
+    let _esp = Dropped::esp();
+    assert_esp_named(&lab);
 }

@@ -76,7 +76,8 @@ pub fn shell_args(session: &ShellSession) -> Result<Vec<String>, UserError> {
     let line: Vec<String> = proxy.iter().map(|w| quote(w)).collect();
     // ssh expands `%` tokens in ProxyCommand too: ours are escaped, then
     // the two that name the container are added.
-    let proxy_command = format!("exec {} -W %h:%p", line.join(" ").replace('%', "%%"));
+    // (ssh itself runs it as `exec COMMAND`.)
+    let proxy_command = format!("{} -W %h:%p", line.join(" ").replace('%', "%%"));
     let mut args = common;
     args.extend(["-o".into(), format!("ProxyCommand={proxy_command}")]);
     args.push("-t".into());

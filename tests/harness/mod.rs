@@ -296,7 +296,8 @@ pub fn in_container_as(lab: &Lab, cluster: &str, hostname: &str, user: &str, scr
                 .docker(server, &["inspect", "-f", "{{.Config.Hostname}}", id])
                 .stdout;
             if name.trim() == hostname {
-                return lab.docker(server, &["exec", "-u", user, id, "sh", "-c", script]);
+                let script = format!("cd ~ && {script}");
+                return lab.docker(server, &["exec", "-u", user, id, "sh", "-c", &script]);
             }
         }
     }
