@@ -127,10 +127,7 @@ mod tests {
             .replace("%h", "10.0.9.3")
             .replace("%p", "22")
             .replace("%%", "%");
-        let script = format!(
-            "set -- {}; printf '%s\\0' \"$@\"",
-            expanded.trim_start_matches("exec ")
-        );
+        let script = format!("set -- {expanded}; printf '%s\\0' \"$@\"");
         let out = std::process::Command::new("sh")
             .args(["-c", &script])
             .output()
