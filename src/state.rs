@@ -13,11 +13,11 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::image::{Extension, default_image_ref};
+use crate::cluster::members::KeyType;
 use crate::cluster::members::Member;
 use crate::cluster::plan::Subnet;
 use crate::cluster::resources::Resources;
 use crate::error::{ExitCode, UserError};
-use crate::ssh::keys::KeyType;
 
 const STATE_FILE: &str = "cluster.json";
 /// Which node image `init` or `image` last made here: deploy's default.

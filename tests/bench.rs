@@ -11,8 +11,9 @@ fn bench_reports_every_pair_class_with_numbers() {
     let lab = Lab::get();
     lab.ensure_swarm();
     lab.swarmpi("a", &["deploy", "--per-host", "2"]).success();
+    // A healthy lab: every pair within what its network allows.
     let run = lab.swarmpi("a", &["bench", "--json"]);
-    assert!(run.code == 0 || run.code == 8, "{run}");
+    assert_eq!(run.code, 0, "{run}");
     let report: Value =
         serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("bench JSON: {e}\n{run}"));
     let pairs = report["pairs"].as_array().expect("pairs");
@@ -32,4 +33,28 @@ fn bench_reports_every_pair_class_with_numbers() {
     assert_eq!(yielded, [false, true, true], "{run}");
     assert_eq!(pairs[2]["servers"].as_array().unwrap().len(), 2, "{run}");
     assert_eq!(report["ok"], pairs.iter().all(|p| p["ok"] == true));
+    assert_eq!(report["ok"], true, "{run}");
+    // The overlay's MTU against the manager's 1500-byte network: it fits.
+    assert_eq!(report["overlay_mtu"], 1450, "{run}");
+    assert!(report["mtu_note"].is_null(), "{run}");
+
+    // An overlay MTU the 1500-byte underlay cannot carry: SSH's small
+    // packets pass, large messages never arrive. Named twice, exit 8.
+    let deploy = ["deploy", "--name", "mtu", "--per-host", "1", "--mtu", "1600"];
+    lab.swarmpi("a", &deploy).success();
+    let broken = lab.swarmpi("a", &["bench", "--name", "mtu", "--json"]);
+    lab.swarmpi("a", &["down", "--name", "mtu"]).success();
+    assert_eq!(broken.code, 8, "{broken}");
+    let report: Value = serde_json::from_str(&broken.stdout).unwrap();
+    assert_eq!(report["overlay_mtu"], 1550, "{broken}");
+    let note = report["mtu_note"].as_str().unwrap_or_default();
+    assert!(note.contains("an MTU of at most 1450"), "{broken}");
+    let cross = report["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["class"] == "cross-server")
+        .unwrap();
+    assert_eq!(cross["ok"], false, "{broken}");
+    assert!(cross["verdict"].as_str().unwrap().contains("MTU"), "{broken}");
 }

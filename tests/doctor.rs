@@ -6,49 +6,7 @@ use serde_json::Value;
 
 use std::time::Duration;
 
-use crate::harness::{Lab, Run, wait_for};
-
-/// Drops what `rule` matches arriving at server b while it lives.
-struct Dropped {
-    rule: &'static [&'static str],
-}
-
-impl Dropped {
-    /// VXLAN, the overlay's data.
-    fn vxlan() -> Dropped {
-        Dropped::new(&["-p", "udp", "--dport", "4789"])
-    }
-
-    /// IPsec ESP (IP protocol 50), an encrypted overlay's data.
-    fn esp() -> Dropped {
-        Dropped::new(&["-p", "esp"])
-    }
-
-    fn new(rule: &'static [&'static str]) -> Dropped {
-        let dropped = Dropped { rule };
-        assert!(
-            dropped.iptables("-I"),
-            "could not add the iptables rule in server b"
-        );
-        dropped
-    }
-
-    fn iptables(&self, action: &str) -> bool {
-        std::process::Command::new("ip")
-            .args(["netns", "exec", "swlab-b", "iptables", action, "INPUT"])
-            .args(self.rule)
-            .args(["-j", "DROP"])
-            .status()
-            .unwrap()
-            .success()
-    }
-}
-
-impl Drop for Dropped {
-    fn drop(&mut self) {
-        self.iptables("-D");
-    }
-}
+use crate::harness::{Dropped, Lab, Run, wait_for};
 
 fn doctor(lab: &Lab, extra: &[&str]) -> (Run, Value) {
     let mut args = vec!["doctor", "--json"];
@@ -57,17 +15,24 @@ fn doctor(lab: &Lab, extra: &[&str]) -> (Run, Value) {
     let report = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("doctor JSON: {e}\n{run}"));
     // Gone on the manager when doctor returns; the other server deletes its
     // stopped probe a moment later, by itself.
-    let left = lab.docker("a", &["ps", "-a", "--format", "{{.Names}}"]).stdout;
+    let left = lab
+        .docker("a", &["ps", "-a", "--format", "{{.Names}}"])
+        .success()
+        .stdout;
     assert!(
         !left.contains("swarmpi_doctor"),
         "a probe container is left on a: {left}"
     );
     wait_for("b's probe container to go", Duration::from_secs(10), || {
-        let left = lab.docker("b", &["ps", "-a", "--format", "{{.Names}}"]).stdout;
+        let left = lab
+            .docker("b", &["ps", "-a", "--format", "{{.Names}}"])
+            .success()
+            .stdout;
         (!left.contains("swarmpi_doctor")).then_some(())
     });
     let networks = lab
         .docker("a", &["network", "ls", "--format", "{{.Name}}"])
+        .success()
         .stdout;
     assert!(
         !networks.contains("swarmpi_doctor"),

@@ -103,17 +103,17 @@ fn completions_are_accepted_by_bash_and_the_man_page_names_every_command() {
         man.stdout.starts_with(".ie") || man.stdout.contains(".TH swarmpi 1"),
         "{man}"
     );
-    for command in [
-        "deploy",
-        "run",
-        "sync",
-        "cp",
-        "jobs",
-        "logs",
-        "doctor",
-        "completions",
-    ] {
-        assert!(man.stdout.contains(command), "the man page lacks {command}");
+    // Every subcommand the parser knows has its entry, by its exact name.
+    let cli = <swarmpi::cli::Cli as clap::CommandFactory>::command();
+    let visible: Vec<&str> = cli
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name())
+        .collect();
+    assert!(visible.len() >= 19, "{visible:?}");
+    for command in visible {
+        let entry = format!("\n.TP\nswarmpi\\-{command}(1)\n");
+        assert!(man.stdout.contains(&entry), "the man page lacks {command}");
     }
     swarmpi(&["completions", "tcsh"]).failure(2, "invalid value 'tcsh'");
 }

@@ -131,7 +131,7 @@ fn ctrl_c_stops_the_job_and_the_next_run_succeeds() {
             "exec",
             "sh",
             "-c",
-            "for h in $(cut -d' ' -f1 ~/.swarmpi/hostfile); do ssh $h pgrep -c slow_print || true; done",
+            "for h in $(cut -d' ' -f1 ~/.swarmpi/hostfile); do ssh $h pgrep -c slow_print || test $? -eq 1; done",
         ],
     );
     let left = left.success();
@@ -351,7 +351,10 @@ fn ctrl_c_stops_a_command_started_by_exec() {
     assert!(started.elapsed() < Duration::from_secs(15));
     // The remote command is gone, not orphaned in the head.
     let left = lab
-        .swarmpi("a", &["exec", "sh", "-c", "pgrep -c -f '[s]leep 300' || true"])
+        .swarmpi(
+            "a",
+            &["exec", "sh", "-c", "pgrep -c -f '[s]leep 300' || test $? -eq 1"],
+        )
         .success();
     assert_eq!(left.stdout.trim(), "0", "{left}");
 }

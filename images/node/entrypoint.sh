@@ -16,11 +16,16 @@ if [[ ! -s /etc/ssh/ssh_host_ed25519_key ]]; then
 fi
 
 # Only the gateway forwards connections (to the cluster's own containers,
-# as its authorized key's permitopen lists them).
+# as its authorized key's permitopen lists them), and it lets in only the
+# manager's key, from the file swarmpi puts in /etc. A node lets in the
+# manager's key from the swarm secret (read-only, root's), then the cluster
+# key swarmpi installs for mpirun between containers.
 if [[ $role == gateway ]]; then
-  printf 'AllowTcpForwarding local\nPermitListen none\n' >/etc/ssh/sshd_config.d/10-role.conf
+  printf 'AuthorizedKeysFile /etc/swarmpi/authorized_keys\nAllowTcpForwarding local\nPermitListen none\n' \
+    >/etc/ssh/sshd_config.d/10-role.conf
 else
-  printf 'DisableForwarding yes\n' >/etc/ssh/sshd_config.d/10-role.conf
+  printf 'AuthorizedKeysFile /run/secrets/swarmpi_authorized_keys .ssh/authorized_keys\nDisableForwarding yes\n' \
+    >/etc/ssh/sshd_config.d/10-role.conf
 fi
 
 addrs=$(ip -4 -o addr show scope global | awk '{print $4}' | paste -sd, -)

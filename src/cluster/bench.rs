@@ -169,13 +169,15 @@ pub fn mtu_note(underlay: Option<u32>, overlay: u32) -> Option<String> {
     if overlay > fits {
         return Some(format!(
             "the overlay's MTU {overlay} is more than the manager's network carries ({underlay} - {VXLAN_OVERHEAD}): \
-             large messages are fragmented or lost; deploy with --mtu {fits}"
+             large messages are fragmented or lost; containers need an MTU of at most {fits} \
+             (`swarmpi doctor` names the --mtu that gives it)"
         ));
     }
     (fits >= overlay + 1000).then(|| {
         format!(
             "the manager's network carries {underlay}-byte frames but the overlay uses {overlay}: \
-             if every server's does, deploy with --mtu {fits} for fewer, larger packets"
+             if every server's does, an overlay MTU of {fits} means fewer, larger packets \
+             (`swarmpi doctor --mtu M` checks one)"
         )
     })
 }

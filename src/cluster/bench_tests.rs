@@ -120,12 +120,12 @@ fn mtu_notes_say_when_the_overlay_does_not_follow_the_underlay() {
     assert_eq!(mtu_note(None, 1450), None);
     let jumbo = mtu_note(Some(9000), 1450).unwrap();
     assert!(
-        jumbo.ends_with("deploy with --mtu 8950 for fewer, larger packets"),
+        jumbo.contains("an overlay MTU of 8950 means fewer, larger packets"),
         "{jumbo}"
     );
     let too_big = mtu_note(Some(1500), 8950).unwrap();
     assert!(
-        too_big.contains("large messages are fragmented or lost; deploy with --mtu 1450"),
+        too_big.contains("large messages are fragmented or lost; containers need an MTU of at most 1450"),
         "{too_big}"
     );
 }

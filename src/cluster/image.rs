@@ -190,6 +190,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sshd_reads_the_keys_where_swarmpi_puts_them() {
+        use super::super::layout::{GATEWAY_AUTHORIZED_KEYS, MANAGER_KEY_SECRET_FILE};
+        let entrypoint = String::from_utf8_lossy(NODE_CONTEXT[2].bytes);
+        assert!(entrypoint.contains(&format!(
+            "AuthorizedKeysFile /run/secrets/{MANAGER_KEY_SECRET_FILE} "
+        )));
+        assert!(entrypoint.contains(&format!("AuthorizedKeysFile {GATEWAY_AUTHORIZED_KEYS}\\n")));
+        let sshd = String::from_utf8_lossy(NODE_CONTEXT[1].bytes);
+        assert!(sshd.contains("PermitUserRC no"));
+        assert!(
+            !sshd.lines().any(|l| l.starts_with("AuthorizedKeysFile")),
+            "the role sets it"
+        );
+    }
+
+    #[test]
     fn a_changed_context_changes_the_tag() {
         let base = image_ref(&NODE_CONTEXT);
         assert!(base.starts_with(&format!("localhost/swarmpi-node:{}-", env!("CARGO_PKG_VERSION"))));
@@ -248,6 +264,23 @@ mod tests {
                 file.name
             );
         }
-        assert!(pack(&NODE_CONTEXT).unwrap().len() > 512);
+        // The packed context holds every file, whole.
+        let packed = pack(&NODE_CONTEXT).unwrap();
+        let mut archive = tar::Archive::new(&packed[..]);
+        let sizes: Vec<(String, u64)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.path().unwrap().display().to_string(), e.size())
+            })
+            .collect();
+        for file in NODE_CONTEXT {
+            assert!(
+                sizes.contains(&(file.name.to_string(), file.bytes.len() as u64)),
+                "{} missing from {sizes:?}",
+                file.name
+            );
+        }
     }
 }

@@ -26,12 +26,36 @@ pub const BIN_DIR: &str = in_home!(".swarmpi/bin");
 pub const SRC_DIR: &str = in_home!(".swarmpi/src");
 /// The deployed hostfile, mpirun's default.
 pub const HOSTFILE: &str = in_home!(".swarmpi/hostfile");
-/// The MPI user's authorized keys (the gateway's lists the manager's key).
-pub const AUTHORIZED_KEYS: &str = in_home!(".ssh/authorized_keys");
 /// Where the head keeps each job's record and output (see `job/jobs.py`).
 pub const JOBS_DIR: &str = in_home!(".swarmpi/jobs");
 /// Where runs keep the pids of their mpirun, for Ctrl-C.
 pub const RUN_DIR: &str = in_home!(".swarmpi/runs");
+
+/// The cluster files, as the archive every container gets holds them
+/// (relative to the home; the same files as the absolute paths above).
+pub mod in_archive {
+    pub const AUTHORIZED_KEYS: &str = ".ssh/authorized_keys";
+    pub const KNOWN_HOSTS: &str = ".ssh/known_hosts";
+    pub const SSH_CONFIG: &str = ".ssh/config";
+    pub const MCA_PARAMS: &str = ".openmpi/mca-params.conf";
+    pub const HOSTFILE: &str = ".swarmpi/hostfile";
+
+    /// The cluster key's files: `.ssh/id_rsa` and `.ssh/id_rsa.pub`.
+    pub fn identity(file_name: &str) -> (String, String) {
+        (format!(".ssh/{file_name}"), format!(".ssh/{file_name}.pub"))
+    }
+
+    /// The archive's directories, made before it is unpacked.
+    pub const DIRS: [&str; 3] = [".ssh", ".openmpi", ".swarmpi"];
+}
+
+/// Where the swarm puts the secret holding the manager's key
+/// (`/run/secrets/NAME`), which sshd reads as an authorized-keys file.
+pub const MANAGER_KEY_SECRET_FILE: &str = "swarmpi_authorized_keys";
+/// The gateway's only authorized-keys file: the manager's key, restricted
+/// to forwarding to the cluster's containers (in the image's /etc, not in
+/// the MPI user's home).
+pub const GATEWAY_AUTHORIZED_KEYS: &str = "/etc/swarmpi/authorized_keys";
 
 /// The pid file of one run: each run has its own, so stopping one never
 /// stops another.
@@ -83,6 +107,7 @@ mod tests {
             assert!(path.starts_with(&home), "{path}");
         }
         assert_eq!(login("127.0.0.1"), "mpi@127.0.0.1");
+        assert_eq!(HOSTFILE, format!("{HOME}{}", in_archive::HOSTFILE));
         assert_eq!(in_container("/tmp/x"), "/tmp/x");
         assert_eq!(in_container("results/"), "/home/mpi/results/");
     }

@@ -2,6 +2,7 @@
 //! container gets from them: key pair, hostfile, known_hosts, ssh config,
 //! Open MPI defaults. Pure functions of the member list.
 
+use super::layout::in_archive;
 use super::remote::Remote;
 use std::net::Ipv4Addr;
 
@@ -114,6 +115,24 @@ pub fn gateway_authorized_key(public: &str, members: &[Member]) -> String {
     format!("{} {}\n", options.join(","), public.trim())
 }
 
+/// The key types `deploy --key-type` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyType {
+    Rsa,
+    Ed25519,
+}
+
+impl KeyType {
+    /// The file name OpenSSH looks for by default.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            KeyType::Rsa => "id_rsa",
+            KeyType::Ed25519 => "id_ed25519",
+        }
+    }
+}
+
 /// The cluster key pair as the files a container gets.
 pub struct KeyFiles<'a> {
     /// `id_rsa` or `id_ed25519`: the name OpenSSH looks for by default.
@@ -124,9 +143,10 @@ pub struct KeyFiles<'a> {
 
 /// Unpacks [`cluster_files`] into the MPI user's home, private to the user.
 pub fn install_files() -> Remote {
+    let [ssh, openmpi, swarmpi] = in_archive::DIRS;
     Remote::script(
-        "umask 077 && mkdir -p ~/.ssh ~/.openmpi ~/.swarmpi && tar -x --no-same-owner -C ~ -f -",
-        &[],
+        "umask 077 && cd ~ && mkdir -p {} {} {} && tar -x --no-same-owner -f -",
+        &[ssh, openmpi, swarmpi],
     )
 }
 
@@ -138,20 +158,17 @@ pub fn cluster_files(members: &[Member], key: &KeyFiles<'_>, subnet: &Subnet) ->
     let config = ssh_config(members, key.file_name);
     let mca = mca_params(subnet);
     let hostfile = hostfile(members);
-    let (private_path, public_path) = (
-        format!(".ssh/{}", key.file_name),
-        format!(".ssh/{}.pub", key.file_name),
-    );
+    let (private_path, public_path) = in_archive::identity(key.file_name);
     archive::pack(&[
         Entry::file(&private_path, key.private.as_bytes(), 0o600),
         Entry::file(&public_path, public.as_bytes(), 0o644),
         // Containers let each other in (mpirun) by the cluster key; the
         // manager comes in by its own key, which sshd reads from the secret.
-        Entry::file(".ssh/authorized_keys", public.as_bytes(), 0o600),
-        Entry::file(".ssh/known_hosts", known_hosts.as_bytes(), 0o644),
-        Entry::file(".ssh/config", config.as_bytes(), 0o644),
-        Entry::file(".openmpi/mca-params.conf", mca.as_bytes(), 0o644),
-        Entry::file(".swarmpi/hostfile", hostfile.as_bytes(), 0o644),
+        Entry::file(in_archive::AUTHORIZED_KEYS, public.as_bytes(), 0o600),
+        Entry::file(in_archive::KNOWN_HOSTS, known_hosts.as_bytes(), 0o644),
+        Entry::file(in_archive::SSH_CONFIG, config.as_bytes(), 0o644),
+        Entry::file(in_archive::MCA_PARAMS, mca.as_bytes(), 0o644),
+        Entry::file(in_archive::HOSTFILE, hostfile.as_bytes(), 0o644),
     ])
 }
 

@@ -5,6 +5,9 @@ use crate::error::UserError;
 
 /// The label every object of a cluster carries, with the cluster's name.
 pub const CLUSTER_LABEL: &str = "org.swarmpi.cluster";
+/// The label recording which key and image a gateway container was made
+/// with (it is re-created when either changes).
+pub const GATEWAY_MADE_WITH_LABEL: &str = "org.swarmpi.gateway.made-with";
 pub const DEFAULT_CLUSTER: &str = "mpi";
 /// `swarmpi doctor`'s probe network and service: '_' keeps it apart from
 /// every cluster's names.

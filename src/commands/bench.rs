@@ -35,16 +35,25 @@ impl TryFrom<BenchArgs> for BenchOptions {
 }
 
 pub async fn run(ctx: &Context, options: BenchOptions) -> Result<Outcome> {
-    let results = with_cluster(ctx, &options.names, async |cluster| {
-        bench::measure(ctx, cluster, &options.mca).await
+    let (results, (overlay_mtu, mtu_note)) = with_cluster(ctx, &options.names, async |cluster| {
+        let results = bench::measure(ctx, cluster, &options.mca).await?;
+        Ok((results, bench::mtu_check(cluster).await?))
     })
     .await?;
     let ok = results.iter().all(|r| r.ok);
     if ctx.printer.json_mode() {
-        ctx.printer
-            .json(&json!({ "cluster": options.names.cluster, "ok": ok, "pairs": results }));
+        ctx.printer.json(&json!({
+            "cluster": options.names.cluster,
+            "ok": ok,
+            "overlay_mtu": overlay_mtu,
+            "mtu_note": mtu_note,
+            "pairs": results,
+        }));
     } else {
         print_table(&ctx.printer, &results);
+        if let Some(note) = mtu_note {
+            ctx.printer.warn(note);
+        }
     }
     Ok(if ok {
         Outcome::Success

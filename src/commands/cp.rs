@@ -83,7 +83,7 @@ pub async fn run(ctx: &Context, options: CpOptions) -> Result<Outcome> {
         }
         CpOptions::Put { source, target, path } => {
             let tree = Tree::read(&source)?;
-            super::sync::warn_skipped(ctx, &tree.skipped_links);
+            tree.warn_skipped(&ctx.printer);
             let target = Target::resolve(&target, exists)?;
             let delivered = with_cluster(ctx, target.names(), async |cluster| {
                 let targets = indexes(cluster, &target)?;

@@ -31,7 +31,7 @@ impl TryFrom<SyncArgs> for SyncOptions {
 
 pub async fn run(ctx: &Context, options: SyncOptions) -> Result<Outcome> {
     let project = Project::scan(&options.dir)?;
-    warn_skipped(ctx, &project.tree.skipped_links);
+    project.tree.warn_skipped(&ctx.printer);
     let synced = with_cluster(ctx, &options.names, async |cluster| {
         sync::sync(cluster, &project, &ctx.printer).await
     })
@@ -42,13 +42,4 @@ pub async fn run(ctx: &Context, options: SyncOptions) -> Result<Outcome> {
         ctx.printer.info(sync::summary(&synced));
     }
     Ok(Outcome::Success)
-}
-
-pub fn warn_skipped(ctx: &Context, links: &[String]) {
-    if let Some(first) = links.first() {
-        ctx.printer.warn(format!(
-            "{} symbolic link(s) not sent (e.g. {first}): copy what they point to instead",
-            links.len()
-        ));
-    }
 }

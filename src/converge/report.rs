@@ -2,6 +2,7 @@
 //! table of containers it left ready.
 
 use super::Converge;
+use crate::cluster::layout::HOSTFILE;
 use crate::cluster::members::{self, Member};
 use crate::swarm::service::Change;
 
@@ -55,7 +56,7 @@ impl Converge<'_> {
             ));
         }
         printer.info(format!(
-            "{} container(s) on {} server(s), {} slots; hostfile: ~/.swarmpi/hostfile in every container",
+            "{} container(s) on {} server(s), {} slots; hostfile: {HOSTFILE} in every container",
             members.len(),
             self.usable.len(),
             members::total_slots(members)

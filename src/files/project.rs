@@ -16,6 +16,7 @@ use crate::cluster::layout;
 use crate::cluster::program;
 use crate::cluster::sync::{self, FileState, Manifest};
 use crate::error::UserError;
+use crate::printer::Printer;
 
 /// Files read on the manager, by path relative to `base`.
 #[derive(Debug, Default)]
@@ -27,6 +28,16 @@ pub struct Tree {
 }
 
 impl Tree {
+    /// One warning for the symbolic links met (they are not sent).
+    pub fn warn_skipped(&self, printer: &Printer) {
+        if let Some(first) = self.skipped_links.first() {
+            printer.warn(format!(
+                "{} symbolic link(s) not sent (e.g. {first}): copy what they point to instead",
+                self.skipped_links.len()
+            ));
+        }
+    }
+
     /// One file or a whole directory, under its own name: `dir/x` holds
     /// `x/...` entries, a file `f` the one entry `f`.
     pub fn read(path: &Path) -> Result<Tree> {

@@ -14,27 +14,10 @@ use russh::keys::ssh_key::{HashAlg, LineEnding};
 
 use crate::cluster::digest;
 use crate::cluster::members::KeyFiles;
+pub use crate::cluster::members::KeyType;
 
-/// The key types `deploy --key-type` offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyType {
-    Rsa,
-    Ed25519,
-}
-
-/// RSA size: what the mission asks, and fast to generate (4096 takes ~20x longer).
+/// RSA size: OpenSSH's default, and fast to generate (4096 takes ~20x longer).
 pub const RSA_BITS: usize = 3072;
-
-impl KeyType {
-    /// The file name OpenSSH looks for by default.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            KeyType::Rsa => "id_rsa",
-            KeyType::Ed25519 => "id_ed25519",
-        }
-    }
-}
 
 /// A cluster's private key (cheap to clone: shared, never copied).
 #[derive(Clone)]

@@ -20,21 +20,14 @@ use super::service::Change;
 use crate::cluster::archive::{self, Entry};
 use crate::cluster::digest;
 use crate::cluster::hostkey;
-use crate::cluster::layout::AUTHORIZED_KEYS;
+use crate::cluster::layout::GATEWAY_AUTHORIZED_KEYS;
 use crate::cluster::members;
-use crate::cluster::names::ClusterNames;
+use crate::cluster::names::{ClusterNames, GATEWAY_MADE_WITH_LABEL};
 use crate::interrupt::Cancel;
 use crate::wait::Wait;
 
-/// The gateway's authorized key, relative to /etc.
-const KEYS_SUBDIR: &str = "swarmpi/";
-const KEYS_FILE: &str = "swarmpi/authorized_keys";
 /// From start to the host-key line in its log.
 const START_WAIT: Duration = Duration::from_secs(20);
-/// The digest of the key the gateway lets in, and the image it runs: a
-/// gateway made with others is re-created.
-const MADE_WITH_LABEL: &str = "org.swarmpi.gateway.made-with";
-
 /// Where the running gateway listens and the host key it reported.
 #[derive(Debug, Clone)]
 pub struct GatewayInfo {
@@ -76,7 +69,7 @@ fn made_with(image: &str, public_key: &str) -> String {
 /// What a gateway was made with (the label `create` gives it).
 fn made_with_label(container: &ContainerInspectResponse) -> Option<&str> {
     let labels = container.config.as_ref()?.labels.as_ref()?;
-    labels.get(MADE_WITH_LABEL).map(String::as_str)
+    labels.get(GATEWAY_MADE_WITH_LABEL).map(String::as_str)
 }
 
 /// The gateway container as Docker sees it; None if there is none.
@@ -97,14 +90,11 @@ fn container_body(names: &ClusterNames, image: &str, made_with: &str) -> Contain
         }]),
     )]);
     let mut labels = super::labels(names);
-    labels.insert(MADE_WITH_LABEL.to_string(), made_with.to_string());
+    labels.insert(GATEWAY_MADE_WITH_LABEL.to_string(), made_with.to_string());
     ContainerCreateBody {
         image: Some(image.into()),
         hostname: Some(format!("{}-gateway", names.cluster)),
-        env: Some(vec![
-            "SWARMPI_ROLE=gateway".into(),
-            format!("SWARMPI_AUTHORIZED_KEYS=/etc/{KEYS_FILE}"),
-        ]),
+        env: Some(vec!["SWARMPI_ROLE=gateway".into()]),
         labels: Some(labels),
         exposed_ports: Some(vec!["22/tcp".into()]),
         host_config: Some(HostConfig {
@@ -136,19 +126,10 @@ async fn create(
         .await
         .map_err(|e| anyhow::anyhow!(daemon_message(&e)))
         .with_context(|| format!("could not create the gateway container {gateway}"))?;
-    // One upload into /etc: the key directory does not exist in the image.
     // Until `authorize` names the cluster's containers, it forwards nothing.
-    let key_line = members::gateway_authorized_key(public_key, &[]);
-    let archive = archive::pack(&[
-        Entry::dir(KEYS_SUBDIR, 0o755),
-        Entry::file(KEYS_FILE, key_line.as_bytes(), 0o644),
-    ])?;
-    let upload = UploadToContainerOptionsBuilder::default().path("/etc").build();
-    engine
-        .docker
-        .upload_to_container(&gateway, Some(upload), bollard::body_full(archive.into()))
+    authorize(engine, names, &members::gateway_authorized_key(public_key, &[]))
         .await
-        .context("could not give the gateway the cluster's public key")?;
+        .context("could not give the gateway the manager's public key")?;
     engine
         .docker
         .start_container(&gateway, None::<StartContainerOptions>)
@@ -160,10 +141,11 @@ async fn create(
 /// Lets the manager's key in with `line` (see
 /// `members::gateway_authorized_key`): now, and when the gateway restarts.
 pub async fn authorize(engine: &Engine, names: &ClusterNames, line: &str) -> Result<()> {
-    let home_keys = AUTHORIZED_KEYS.trim_start_matches('/');
+    let path = GATEWAY_AUTHORIZED_KEYS.trim_start_matches('/');
+    let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
     let archive = archive::pack(&[
-        Entry::file(&format!("etc/{KEYS_FILE}"), line.as_bytes(), 0o644),
-        Entry::file(home_keys, line.as_bytes(), 0o644),
+        Entry::dir(&format!("{dir}/"), 0o755),
+        Entry::file(path, line.as_bytes(), 0o644),
     ])?;
     let upload = UploadToContainerOptionsBuilder::default().path("/").build();
     engine

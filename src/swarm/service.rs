@@ -16,12 +16,11 @@ use futures_util::future::join_all;
 use super::client::{Engine, daemon_message, is_not_found};
 use super::secret::KeySecret;
 use crate::cluster::hostkey::{self, HostKeyReport};
+use crate::cluster::layout::MANAGER_KEY_SECRET_FILE;
 use crate::cluster::names::ClusterNames;
 use crate::cluster::observe::{Task, TaskState};
 use crate::cluster::resources::Resources;
 
-/// Where the entrypoint finds the authorized key (the secret's file name).
-const AUTHORIZED_KEYS_SECRET_FILE: &str = "swarmpi_authorized_keys";
 /// A restarted container waits this long (ns) before it starts again.
 const RESTART_DELAY_NS: i64 = 1_000_000_000;
 
@@ -54,7 +53,7 @@ fn container_spec(names: &ClusterNames, shape: &ServiceShape) -> TaskSpecContain
         labels: Some(super::labels(names)),
         secrets: Some(vec![TaskSpecContainerSpecSecrets {
             file: Some(TaskSpecContainerSpecFile {
-                name: Some(AUTHORIZED_KEYS_SECRET_FILE.into()),
+                name: Some(MANAGER_KEY_SECRET_FILE.into()),
                 uid: Some("0".into()),
                 gid: Some("0".into()),
                 mode: Some(0o444),

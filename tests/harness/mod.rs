@@ -304,6 +304,48 @@ pub fn in_container_as(lab: &Lab, cluster: &str, hostname: &str, user: &str, scr
     panic!("no container {hostname} of cluster {cluster} on any server");
 }
 
+/// Drops what `rule` matches arriving at server b while it lives.
+pub struct Dropped {
+    rule: &'static [&'static str],
+}
+
+impl Dropped {
+    /// VXLAN, the overlay's data.
+    pub fn vxlan() -> Dropped {
+        Dropped::new(&["-p", "udp", "--dport", "4789"])
+    }
+
+    /// IPsec ESP (IP protocol 50), an encrypted overlay's data.
+    pub fn esp() -> Dropped {
+        Dropped::new(&["-p", "esp"])
+    }
+
+    fn new(rule: &'static [&'static str]) -> Dropped {
+        let dropped = Dropped { rule };
+        assert!(
+            dropped.iptables("-I"),
+            "could not add the iptables rule in server b"
+        );
+        dropped
+    }
+
+    fn iptables(&self, action: &str) -> bool {
+        std::process::Command::new("ip")
+            .args(["netns", "exec", "swlab-b", "iptables", action, "INPUT"])
+            .args(self.rule)
+            .args(["-j", "DROP"])
+            .status()
+            .unwrap()
+            .success()
+    }
+}
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.iptables("-D");
+    }
+}
+
 /// The path of an example program.
 pub fn example(name: &str) -> String {
     format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
