@@ -9,8 +9,7 @@ pub struct JobRecord {
     pub id: u32,
     pub program: String,
     pub ranks: u32,
-    /// running, exited, cancelled, or lost (its supervisor was killed).
-    pub state: String,
+    pub state: JobState,
     /// Seconds since the epoch, in the head container's clock.
     pub started: f64,
     #[serde(default)]
@@ -24,9 +23,42 @@ pub struct JobRecord {
     pub dropped_bytes: u64,
 }
 
+/// Where a job is, as the keeper writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Running,
+    Exited,
+    Cancelled,
+    /// Its supervisor was killed: how it ended is not known.
+    Lost,
+    /// A state this swarmpi does not know (a newer keeper, or a record
+    /// changed in the container).
+    #[serde(other)]
+    Unknown,
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            JobState::Running => "running",
+            JobState::Exited => "exited",
+            JobState::Cancelled => "cancelled",
+            JobState::Lost => "lost",
+            JobState::Unknown => "unknown",
+        })
+    }
+}
+
+/// What the keeper's `cancel` answers.
+#[derive(Debug, Deserialize)]
+pub struct Cancelled {
+    pub was_running: bool,
+}
+
 impl JobRecord {
     pub fn is_running(&self) -> bool {
-        self.state == "running"
+        self.state == JobState::Running
     }
 
     /// How long it ran, or has run so far at `now`.
@@ -77,7 +109,7 @@ mod tests {
             id,
             program: "solver input.txt".into(),
             ranks: 8,
-            state: state.into(),
+            state: serde_json::from_value(serde_json::json!(state)).unwrap(),
             started: 1000.0,
             ended,
             exit,
@@ -93,6 +125,9 @@ mod tests {
         let record: JobRecord = serde_json::from_str(text).unwrap();
         assert!(record.is_running());
         assert_eq!((record.id, record.exit, record.ended), (3, None, None));
+        let odd = text.replace("\"running\"", "\"hatching\"");
+        let record: JobRecord = serde_json::from_str(&odd).unwrap();
+        assert_eq!(record.state, JobState::Unknown);
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub struct Observation {
     /// Containers that should run and are not members yet.
     pub pending: Vec<Pending>,
     /// Faults that waiting will not cure, each naming its server.
-    pub faults: Vec<String>,
+    pub faults: Vec<Fault>,
     /// Host-key claims a container made that were not believed.
     pub ignored: Vec<String>,
 }
@@ -109,7 +109,36 @@ pub struct Shape<'a> {
 enum Verdict {
     Member(Member),
     Pending(Pending),
-    Fault(String),
+    Fault(Fault),
+}
+
+/// Why the cluster cannot become ready by waiting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// `server` (a label: "server 10.77.0.3") lacks the node image.
+    MissingImage { server: String, error: String },
+    /// A container on `server` failed or was rejected.
+    Failed { server: String, error: String },
+    /// `server` is not Ready and Active while it runs `container`.
+    ServerUnusable {
+        server: String,
+        state: String,
+        container: String,
+    },
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::MissingImage { server, error } => write!(f, "{server} does not have the node image ({error})"),
+            Fault::Failed { server, error } => write!(f, "a container on {server} failed: {error}"),
+            Fault::ServerUnusable {
+                server,
+                state,
+                container,
+            } => write!(f, "{server} is {state} while it runs {container}"),
+        }
+    }
 }
 
 /// Sorts every desired task into members, pending containers and faults.
@@ -156,10 +185,11 @@ fn judge(task: &Task, facts: &Facts<'_>, shape: &Shape<'_>) -> Verdict {
     if let Some(server) = server
         && !server.usable()
     {
-        return Verdict::Fault(format!(
-            "{server_label} is {} ({}) while it runs {hostname}",
-            server.state, server.availability
-        ));
+        return Verdict::Fault(Fault::ServerUnusable {
+            server: server_label,
+            state: format!("{} ({})", server.state, server.availability),
+            container: hostname,
+        });
     }
     let report = facts.reports.get(&task.id);
     let ip = facts
@@ -187,12 +217,14 @@ fn judge(task: &Task, facts: &Facts<'_>, shape: &Shape<'_>) -> Verdict {
     }
 }
 
-/// A failed or rejected task, in words that say what to do.
-pub fn describe_fault(server: &str, error: &str) -> String {
+/// A failed or rejected task: a missing image is told apart (its fix is
+/// known).
+pub fn describe_fault(server: &str, error: &str) -> Fault {
+    let (server, error) = (server.to_string(), error.to_string());
     if error.contains("No such image") {
-        format!("{server} does not have the node image ({error})")
+        Fault::MissingImage { server, error }
     } else {
-        format!("a container on {server} failed: {error}")
+        Fault::Failed { server, error }
     }
 }
 

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use super::*;
 use crate::cluster::servers::tests::server;
+use crate::cluster::servers::{Availability, NodeState};
 
 fn task(id: &str, slot: u32, node: &str, state: TaskState) -> Task {
     Task {
@@ -107,13 +108,14 @@ fn a_rejected_task_is_a_fault_naming_its_server_and_the_fix() {
     let mut rejected = task("t2", 2, "b", TaskState::Rejected);
     rejected.error = "No such image: localhost/swarmpi-node:x".into();
     let seen = run(&lab(), &[rejected], &HashMap::new());
-    assert_eq!(seen.faults.len(), 1);
-    assert!(
-        seen.faults[0].starts_with("server 10.77.0.3 does not have the node image"),
-        "{}",
-        seen.faults[0]
+    assert_eq!(
+        seen.faults,
+        [Fault::MissingImage {
+            server: "server 10.77.0.3".into(),
+            error: "No such image: localhost/swarmpi-node:x".into()
+        }]
     );
-    assert!(seen.faults[0].contains("does not have the node image"));
+    assert!(seen.faults[0].to_string().starts_with("server 10.77.0.3 does not have the node image"));
 }
 
 #[test]
@@ -121,14 +123,15 @@ fn a_failed_task_and_a_down_server_are_faults() {
     let mut failed = task("t1", 1, "a", TaskState::Failed);
     failed.error = "task: non-zero exit (1)".into();
     let mut servers = lab();
-    servers[1].state = "down".into();
+    servers[1].state = NodeState::Down;
     let seen = run(
         &servers,
         &[failed, task("t2", 2, "b", TaskState::Running)],
         &HashMap::new(),
     );
+    let faults: Vec<String> = seen.faults.iter().map(ToString::to_string).collect();
     assert_eq!(
-        seen.faults,
+        faults,
         [
             "a container on server 10.77.0.2 failed: task: non-zero exit (1)",
             "server 10.77.0.3 is down (active) while it runs mpi-2"
@@ -155,7 +158,7 @@ fn a_replaced_rejected_task_explains_a_stuck_cluster_once() {
 fn expected_containers_count_only_usable_servers() {
     let mut servers = lab();
     assert_eq!(expected_containers(&servers, 3), 6);
-    servers[0].availability = "drain".into();
+    servers[0].availability = Availability::Drain;
     assert_eq!(expected_containers(&servers, 3), 3);
 }
 
@@ -170,7 +173,7 @@ fn a_stall_says_how_far_it_got_and_what_waits() {
         ..Default::default()
     };
     let mut servers = lab();
-    servers[1].state = "unknown".into();
+    servers[1].state = NodeState::Unknown;
     let error = stalled(&seen, &servers, 2, 25);
     assert_eq!(error.code, ExitCode::Unreachable);
     assert_eq!(
@@ -213,7 +216,7 @@ fn a_cluster_is_unusable_when_a_member_was_replaced_or_the_count_differs() {
     let mut faulty = run(&lab(), &tasks, &reports);
     faulty
         .faults
-        .push("a container on server 10.77.0.3 failed: oom".into());
+        .push(describe_fault("server 10.77.0.3", "oom"));
     assert!(
         unusable_because("mpi", &deployed, &faulty)
             .unwrap()

@@ -13,10 +13,8 @@ pub struct Server {
     pub hostname: String,
     pub addr: String,
     pub role: String,
-    /// `active`, `pause` or `drain`.
-    pub availability: String,
-    /// `ready`, `down`, `unknown` or `disconnected`.
-    pub state: String,
+    pub availability: Availability,
+    pub state: NodeState,
     pub cpus: u32,
     pub leader: bool,
     /// Its Docker Engine's version, as the swarm reports it.
@@ -24,10 +22,68 @@ pub struct Server {
     pub engine_version: String,
 }
 
+/// Whether the swarm places tasks on a server (as Docker names it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Availability {
+    Active,
+    Pause,
+    Drain,
+    /// A value this swarmpi does not know.
+    Other,
+}
+
+/// How the swarm sees a server (as Docker names it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeState {
+    Ready,
+    Down,
+    Unknown,
+    Disconnected,
+}
+
+impl Availability {
+    /// Docker's word for it.
+    pub fn parse(word: &str) -> Availability {
+        match word {
+            "active" => Availability::Active,
+            "pause" => Availability::Pause,
+            "drain" => Availability::Drain,
+            _ => Availability::Other,
+        }
+    }
+}
+
+impl NodeState {
+    /// Docker's word for it; anything else is `Unknown`.
+    pub fn parse(word: &str) -> NodeState {
+        match word {
+            "ready" => NodeState::Ready,
+            "down" => NodeState::Down,
+            "disconnected" => NodeState::Disconnected,
+            _ => NodeState::Unknown,
+        }
+    }
+}
+
+/// Both print as `status --json` spells them.
+macro_rules! display_as_serialized {
+    ($($kind:ty),*) => {$(
+        impl std::fmt::Display for $kind {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let word = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
+                f.pad(word.as_str().unwrap_or_default())
+            }
+        }
+    )*};
+}
+display_as_serialized!(Availability, NodeState);
+
 impl Server {
     /// Ready and Active: swarmpi places containers here.
     pub fn usable(&self) -> bool {
-        self.state == "ready" && self.availability == "active"
+        self.state == NodeState::Ready && self.availability == Availability::Active
     }
 
     /// `server 10.77.0.3`, for messages.
@@ -71,8 +127,8 @@ pub(crate) mod tests {
             hostname: "host".into(),
             addr: addr.into(),
             role: "worker".into(),
-            availability: "active".into(),
-            state: state.into(),
+            availability: Availability::Active,
+            state: NodeState::parse(state),
             cpus: 2,
             leader: false,
             engine_version: "20.10.24".into(),
@@ -84,7 +140,7 @@ pub(crate) mod tests {
         assert!(server("a", "10.0.0.1", "ready").usable());
         assert!(!server("a", "10.0.0.1", "down").usable());
         let mut drained = server("a", "10.0.0.1", "ready");
-        drained.availability = "drain".into();
+        drained.availability = Availability::Drain;
         assert!(!drained.usable());
     }
 

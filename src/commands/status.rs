@@ -42,7 +42,7 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
     let expected = observe::expected_containers(&deployed.servers, deployed.state.per_host);
     let ready_count = reachable.iter().filter(|r| **r).count();
     let seen = &deployed.seen;
-    let mut problems = seen.faults.clone();
+    let mut problems: Vec<String> = seen.faults.iter().map(ToString::to_string).collect();
     // A replaced container or a missing gateway: the next command repairs it.
     if let Ok(Some(reason)) = heal::needs_repair(names, &deployed) {
         problems.push(format!(

@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use super::Converge;
 use crate::access;
 use crate::cluster::members::{self, Member};
-use crate::cluster::observe::{self, Shape};
+use crate::cluster::observe::{self, Fault, Shape};
 use crate::cluster::plan::Subnet;
 use crate::cluster::servers;
 use crate::error::{ExitCode, UserError};
@@ -32,8 +32,8 @@ const SSH_PATIENCE: Duration = Duration::from_secs(20);
 impl Converge<'_> {
     /// For a server without the image: the exact command that gives it the
     /// image this manager recorded, or how to get an explicit one there.
-    fn image_hint(&self, fault: &str) -> Option<String> {
-        if !fault.contains("does not have the node image") {
+    fn image_hint(&self, fault: &Fault) -> Option<String> {
+        if !matches!(fault, Fault::MissingImage { .. }) {
             return None;
         }
         let recorded = StateDir::new(&self.ctx.settings.state_dir).node_image_or_default();
@@ -74,7 +74,7 @@ impl Converge<'_> {
             let (servers, seen) = crate::swarm::observe::observe(self.engine, &shape).await?;
             bar.set_position(seen.members.len() as u64);
             if let Some(fault) = seen.faults.first() {
-                let error = UserError::new(ExitCode::ClusterNotReady, fault.clone());
+                let error = UserError::new(ExitCode::ClusterNotReady, fault.to_string());
                 return Err(match self.image_hint(fault) {
                     Some(hint) => error.hint(hint),
                     None => error,

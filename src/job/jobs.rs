@@ -8,7 +8,7 @@ use anyhow::{Result, anyhow};
 
 use super::STOP_WAIT;
 use crate::access::OpenCluster;
-use crate::cluster::jobs::JobRecord;
+use crate::cluster::jobs::{Cancelled, JobRecord};
 use crate::cluster::layout::{HOSTFILE, JOBS_DIR};
 use crate::cluster::remote::Remote;
 use crate::context::Context;
@@ -152,5 +152,7 @@ pub async fn cancel(cluster: &OpenCluster, id: u32) -> Result<bool> {
             output.stderr_text().trim()
         ));
     }
-    Ok(output.stdout_text().contains("\"was_running\": true"))
+    let answer: Cancelled = serde_json::from_slice(&output.stdout)
+        .map_err(|e| anyhow!("{} answered cancel oddly: {e}", head.hostname))?;
+    Ok(answer.was_running)
 }

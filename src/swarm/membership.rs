@@ -8,7 +8,7 @@ use bollard::models::{LocalNodeState, Node, SwarmInitRequest, SwarmJoinRequest};
 use bollard::query_parameters::LeaveSwarmOptionsBuilder;
 
 use super::client::{Engine, daemon_message};
-use crate::cluster::servers::{self, Server};
+use crate::cluster::servers::{self, Availability, NodeState, Server};
 use crate::cluster::token::{JoinToken, SWARM_PORT};
 use crate::error::{ExitCode, UserError};
 
@@ -187,8 +187,8 @@ fn server_of(node: Node) -> Server {
         hostname: description.hostname.unwrap_or_default(),
         addr: status.addr.unwrap_or_default(),
         role: spec.role.map(|r| r.to_string()).unwrap_or_default(),
-        availability: spec.availability.map(|a| a.to_string()).unwrap_or_default(),
-        state: status.state.map(|s| s.to_string()).unwrap_or_default(),
+        availability: Availability::parse(&spec.availability.map(|a| a.to_string()).unwrap_or_default()),
+        state: NodeState::parse(&status.state.map(|s| s.to_string()).unwrap_or_default()),
         cpus: u32::try_from((nano_cpus / 1_000_000_000).max(1)).unwrap_or(1),
         leader: node.manager_status.and_then(|m| m.leader).unwrap_or(false),
         engine_version: description

@@ -11,6 +11,7 @@ use bollard::query_parameters::ListContainersOptionsBuilder;
 use super::client::Engine;
 use super::{gateway, membership, network, secret, service};
 use crate::cluster::names::ClusterNames;
+use crate::cluster::servers::NodeState;
 use crate::interrupt::Cancel;
 use crate::wait::Wait;
 
@@ -97,7 +98,7 @@ async fn wait_for_tasks_gone(
             let tasks = service::list_tasks(engine, names).await.unwrap_or_default();
             let (waiting, unreachable): (Vec<_>, Vec<_>) = tasks
                 .iter()
-                .partition(|t| servers.iter().any(|s| s.id == t.node_id && s.state == "ready"));
+                .partition(|t| servers.iter().any(|s| s.id == t.node_id && s.state == NodeState::Ready));
             let local = engine
                 .docker
                 .list_containers(Some(options.clone()))
