@@ -58,7 +58,7 @@ pub async fn observe_deployed(ctx: &Context, names: &ClusterNames) -> Result<Dep
         per_host: state.per_host,
         slots: state.slots,
     };
-    let (servers, seen) = crate::swarm::observe::observe(&engine, &shape).await?;
+    let (servers, seen) = crate::swarm::observe::gather(&engine, &shape).await?;
     let key = ClusterKey::load(&states.key_path(&names.cluster, state.key_type), state.key_type)?;
     let gateway_path = states.gateway_key_path(&names.cluster);
     let gateway_key = gateway_path
@@ -149,12 +149,27 @@ pub async fn connect_members(
     .await
 }
 
+/// A member of an open cluster with its session (it reads as its
+/// [`Member`]: `open.hostname`, `open.server`).
+pub struct OpenMember {
+    pub member: Member,
+    pub node: Node,
+}
+
+impl std::ops::Deref for OpenMember {
+    type Target = Member;
+
+    fn deref(&self) -> &Member {
+        &self.member
+    }
+}
+
 /// A deployed cluster, checked usable, with a session to every member.
 pub struct OpenCluster {
-    pub members: Vec<Member>,
+    /// In launch order's source: by slot, the head (lowest slot) first.
+    pub members: Vec<OpenMember>,
     /// The swarm's servers, for where ranks land.
     pub servers: Vec<Server>,
-    pub nodes: Vec<Node>,
     pub gateway: Gateway,
     pub gateway_info: GatewayInfo,
     pub key_path: std::path::PathBuf,
@@ -164,12 +179,22 @@ pub struct OpenCluster {
 impl OpenCluster {
     /// The head: where mpirun starts (the lowest slot).
     pub fn head(&self) -> (&Member, &Node) {
-        (&self.members[0], &self.nodes[0])
+        let head = self
+            .members
+            .iter()
+            .min_by_key(|m| m.slot)
+            .expect("an open cluster has members");
+        (&head.member, &head.node)
+    }
+
+    /// The members without their sessions, for the pure decisions.
+    pub fn member_list(&self) -> Vec<Member> {
+        self.members.iter().map(|m| m.member.clone()).collect()
     }
 
     pub async fn close(&self) {
-        for node in &self.nodes {
-            node.close().await;
+        for open in &self.members {
+            open.node.close().await;
         }
         self.gateway.close().await;
     }
@@ -184,10 +209,10 @@ pub async fn open_cluster(ctx: &Context, names: &ClusterNames, deployed: Deploye
     let (gateway, gateway_info) = gateway_session(ctx, names, &deployed).await?;
     let members = deployed.state.members;
     let sessions = connect_members(&gateway, &members, PATIENCE, &ctx.cancel, || {}).await;
-    let mut nodes = Vec::with_capacity(members.len());
-    for (session, member) in sessions.into_iter().zip(&members) {
+    let mut open = Vec::with_capacity(members.len());
+    for (session, member) in sessions.into_iter().zip(members) {
         match session {
-            Ok(node) => nodes.push(node),
+            Ok(node) => open.push(OpenMember { member, node }),
             Err(error) => {
                 let what = format!(
                     "container {} on server {} does not answer over SSH: {error:#}",
@@ -199,9 +224,8 @@ pub async fn open_cluster(ctx: &Context, names: &ClusterNames, deployed: Deploye
     }
     let states = StateDir::new(&ctx.settings.state_dir);
     Ok(OpenCluster {
-        members,
+        members: open,
         servers: deployed.servers,
-        nodes,
         gateway,
         gateway_info,
         key_path: states.key_path(&names.cluster, deployed.key.key_type()),

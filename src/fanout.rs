@@ -76,7 +76,7 @@ async fn to_server(
     progress: impl Fn(u64),
 ) -> Result<Vec<(usize, Output)>> {
     let first = group.members[0];
-    let leader = &cluster.nodes[first];
+    let leader = &cluster.members[first].node;
     let staged = format!(
         "{STAGING_DIR}/incoming.{}",
         digest::hex(&rand::random::<[u8; 8]>())

@@ -8,7 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::access::OpenCluster;
-use crate::cluster::bench::{self, Class, Measured, Pair};
+use crate::cluster::pairs::{self, Class, Measured, Pair};
 use crate::cluster::placement::YIELD_PARAM;
 use crate::cluster::remote::Remote;
 use crate::context::Context;
@@ -47,7 +47,7 @@ pub async fn mtu_check(cluster: &OpenCluster) -> Result<(Option<u32>, Option<Str
     let overlay: Option<u32> = output.stdout_text().trim().parse().ok();
     let manager = cluster.servers.iter().find(|s| s.leader).map(|s| s.addr.clone());
     let underlay = manager.and_then(|addr| net::interface_mtu(&addr));
-    Ok((overlay, overlay.and_then(|o| bench::mtu_note(underlay, o))))
+    Ok((overlay, overlay.and_then(|o| pairs::mtu_note(underlay, o))))
 }
 
 /// Measures every pair; `mca` is passed to each mpirun.
@@ -58,7 +58,7 @@ pub async fn measure(
 ) -> Result<Vec<PairResult>> {
     let local = LocalProgram::shipped_source("swarmpi_pingpong.c", PINGPONG)?;
     let program = job::prepare(ctx, cluster, &local).await?;
-    let pairs = bench::pairs(&cluster.members);
+    let pairs = pairs::pairs(&cluster.member_list());
     let bar = ctx.printer.bar(pairs.len() as u64, "pairs measured");
     let mut results: Vec<PairResult> = Vec::new();
     for pair in &pairs {
@@ -70,7 +70,7 @@ pub async fn measure(
             .iter()
             .find(|r| r.class == Class::Siblings)
             .and_then(|r| r.measured.bandwidth_mbs);
-        let (ok, verdict) = bench::verdict(pair.class, &measured, siblings);
+        let (ok, verdict) = pairs::verdict(pair.class, &measured, siblings);
         let (a, b) = (&cluster.members[pair.a], &cluster.members[pair.b]);
         let mut servers = vec![a.server.clone()];
         if b.server != a.server {
@@ -106,7 +106,8 @@ async fn measure_pair(
         format!("{}:1,{}:1", a.ip, b.ip)
     };
     let chosen = mca.iter().find(|(k, _)| k == YIELD_PARAM).map(|(_, v)| v != "0");
-    let yielded = chosen.unwrap_or_else(|| bench::pair_yields(&cluster.members, &cluster.servers, pair));
+    let yielded =
+        chosen.unwrap_or_else(|| pairs::pair_yields(&cluster.member_list(), &cluster.servers, pair));
     let limit = PAIR_LIMIT.as_secs().to_string();
     let mut words = vec![
         "timeout", "-k", "5", &limit, "mpirun", "-n", "2", "--host", &hosts,
@@ -119,7 +120,10 @@ async fn measure_pair(
     words.extend(["stdbuf", "-oL", program]);
     // sshd starts every command in the MPI user's home.
     let line = Remote::argv(words);
-    let output = cluster.nodes[pair.a].ask("measuring a pair", &line, &[]).await?;
+    let output = cluster.members[pair.a]
+        .node
+        .ask("measuring a pair", &line, &[])
+        .await?;
     // timeout(1) exits 124 when the bound passed.
-    Ok((yielded, bench::parse(&output.stdout_text(), output.code == 124)))
+    Ok((yielded, pairs::parse(&output.stdout_text(), output.code == 124)))
 }

@@ -2,18 +2,18 @@
 //! reports mean, the files each container gets. Nothing here does I/O.
 
 pub mod archive;
-pub mod bench;
+pub mod diagnosis;
 pub mod digest;
-pub mod doctor;
 pub mod endpoint;
 pub mod fetched;
 pub mod hostkey;
 pub mod image;
-pub mod jobs;
+pub mod job_record;
 pub mod layout;
 pub mod members;
 pub mod names;
 pub mod observe;
+pub mod pairs;
 pub mod placement;
 pub mod plan;
 pub mod program;

@@ -130,7 +130,9 @@ pub enum Fault {
 impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Fault::MissingImage { server, error } => write!(f, "{server} does not have the node image ({error})"),
+            Fault::MissingImage { server, error } => {
+                write!(f, "{server} does not have the node image ({error})")
+            }
             Fault::Failed { server, error } => write!(f, "a container on {server} failed: {error}"),
             Fault::ServerUnusable {
                 server,
@@ -142,7 +144,7 @@ impl std::fmt::Display for Fault {
 }
 
 /// Sorts every desired task into members, pending containers and faults.
-pub fn observe(facts: &Facts<'_>, shape: &Shape<'_>) -> Observation {
+pub fn classify(facts: &Facts<'_>, shape: &Shape<'_>) -> Observation {
     let mut observation = Observation {
         ignored: facts.ignored.to_vec(),
         ..Default::default()

@@ -44,7 +44,7 @@ fn run(
         per_host: 2,
         slots: None,
     };
-    observe(
+    classify(
         &Facts {
             servers,
             tasks,
@@ -115,7 +115,11 @@ fn a_rejected_task_is_a_fault_naming_its_server_and_the_fix() {
             error: "No such image: localhost/swarmpi-node:x".into()
         }]
     );
-    assert!(seen.faults[0].to_string().starts_with("server 10.77.0.3 does not have the node image"));
+    assert!(
+        seen.faults[0]
+            .to_string()
+            .starts_with("server 10.77.0.3 does not have the node image")
+    );
 }
 
 #[test]
@@ -214,9 +218,7 @@ fn a_cluster_is_unusable_when_a_member_was_replaced_or_the_count_differs() {
         "cluster mpi has 2 running containers but was deployed with 1"
     );
     let mut faulty = run(&lab(), &tasks, &reports);
-    faulty
-        .faults
-        .push(describe_fault("server 10.77.0.3", "oom"));
+    faulty.faults.push(describe_fault("server 10.77.0.3", "oom"));
     assert!(
         unusable_because("mpi", &deployed, &faulty)
             .unwrap()

@@ -1,16 +1,16 @@
 //! `swarmpi jobs`, `logs [-f] JOB`, `wait JOB`, `cancel JOB`: the cluster's
-//! jobs, kept by the head container (see `job::jobs`). Four small handlers
+//! jobs, kept by the head container (see `job::keeper`). Four small handlers
 //! of one concern, so one file.
 
 use anyhow::Result;
 
 use crate::cli::{JobArgs, LogsArgs};
-use crate::cluster::jobs::{self as records, JobRecord};
+use crate::cluster::job_record::{self as records, JobRecord};
 use crate::cluster::names::ClusterNames;
 use crate::context::Context;
 use crate::error::Outcome;
 use crate::heal::with_cluster;
-use crate::job::jobs;
+use crate::job::keeper;
 
 pub struct JobOptions {
     pub names: ClusterNames,
@@ -29,7 +29,7 @@ impl TryFrom<JobArgs> for JobOptions {
 }
 
 pub async fn list(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
-    let all = with_cluster(ctx, &names, async |cluster| jobs::list(cluster).await).await?;
+    let all = with_cluster(ctx, &names, async |cluster| keeper::list(cluster).await).await?;
     if ctx.printer.json_mode() {
         ctx.printer.json(&serde_json::to_value(&all)?);
         return Ok(Outcome::Success);
@@ -51,8 +51,8 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> Result<Outcome> {
     let options = JobOptions::try_from(args.job)?;
     let cluster_name = options.names.cluster.clone();
     let status = with_cluster(ctx, &options.names, async |cluster| {
-        let job = jobs::find(cluster, &cluster_name, options.id).await?;
-        let code = jobs::follow(ctx, cluster, job.id, follow, false).await?;
+        let job = keeper::find(cluster, &cluster_name, options.id).await?;
+        let code = keeper::follow(ctx, cluster, job.id, follow, false).await?;
         Ok(follow.then_some(code))
     })
     .await?;
@@ -62,12 +62,12 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> Result<Outcome> {
 pub async fn wait(ctx: &Context, options: JobOptions) -> Result<Outcome> {
     let cluster_name = options.names.cluster.clone();
     let code = with_cluster(ctx, &options.names, async |cluster| {
-        let job = jobs::find(cluster, &cluster_name, options.id).await?;
+        let job = keeper::find(cluster, &cluster_name, options.id).await?;
         if let Some(code) = finished(&job) {
             return Ok(code);
         }
         ctx.cancel
-            .guard("waiting for the job", jobs::wait(cluster, job.id))
+            .guard("waiting for the job", keeper::wait(cluster, job.id))
             .await
     })
     .await?;
@@ -78,8 +78,8 @@ pub async fn cancel(ctx: &Context, options: JobOptions) -> Result<Outcome> {
     let cluster_name = options.names.cluster.clone();
     let id = options.id;
     let was_running = with_cluster(ctx, &options.names, async |cluster| {
-        jobs::find(cluster, &cluster_name, id).await?;
-        jobs::cancel(cluster, id).await
+        keeper::find(cluster, &cluster_name, id).await?;
+        keeper::cancel(cluster, id).await
     })
     .await?;
     ctx.printer.info(if was_running {

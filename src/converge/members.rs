@@ -71,7 +71,7 @@ impl Converge<'_> {
         )
         .every(POLL)
         .until(async || {
-            let (servers, seen) = crate::swarm::observe::observe(self.engine, &shape).await?;
+            let (servers, seen) = crate::swarm::observe::gather(self.engine, &shape).await?;
             bar.set_position(seen.members.len() as u64);
             if let Some(fault) = seen.faults.first() {
                 let error = UserError::new(ExitCode::ClusterNotReady, fault.to_string());

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::cluster::doctor::{self, Check, Outcome, Probe};
+use crate::cluster::diagnosis::{self, Check, Probe, ProbeOutcome};
 use crate::cluster::servers::{self, Server};
 use crate::context::Context;
 use crate::interrupt::Cancel;
 use crate::state::StateDir;
-use crate::swarm::doctor::{self as probes, ProbeSpec, ProbeTask};
+use crate::swarm::probes::{self as probes, ProbeSpec, ProbeTask};
 use crate::swarm::{Engine, membership};
 use crate::wait::Wait;
 
@@ -78,12 +78,12 @@ pub async fn diagnose(
     removed?;
     // What --mtu adds to the containers' MTU: measured, or Docker 20.10's 50.
     let option_offset = mtu.map_or(50, |asked| asked.saturating_sub(overlay_mtu));
-    let mtus = doctor::ProbeNetwork {
+    let mtus = diagnosis::ProbeNetwork {
         overlay: overlay_mtu,
         option_offset,
         encrypted,
     };
-    let mut checks = doctor::checks(&usable, &outcomes, mtus, &image_fix);
+    let mut checks = diagnosis::checks(&usable, &outcomes, mtus, &image_fix);
     checks.extend(all.iter().filter(|s| !s.usable()).map(unusable));
     Ok(Diagnosis {
         checks,
@@ -98,8 +98,8 @@ async fn collect(
     engine: &Engine,
     usable: &[Server],
     cancel: &Cancel,
-) -> Result<(BTreeMap<String, Outcome>, u32)> {
-    let mut latest: BTreeMap<String, Outcome> = BTreeMap::new();
+) -> Result<(BTreeMap<String, ProbeOutcome>, u32)> {
+    let mut latest: BTreeMap<String, ProbeOutcome> = BTreeMap::new();
     let mut mtu = None;
     let waited = Wait::new("every server's probe to report", REPORT_LIMIT, cancel)
         .every(Duration::from_millis(500))
@@ -114,7 +114,7 @@ async fn collect(
             }
             let settled = usable
                 .iter()
-                .all(|s| latest.get(&s.addr).is_some_and(|o| o != &Outcome::Silent));
+                .all(|s| latest.get(&s.addr).is_some_and(|o| o != &ProbeOutcome::Silent));
             Ok(settled.then_some(()))
         })
         .await;
@@ -125,12 +125,12 @@ async fn collect(
     Ok((latest, mtu.unwrap_or(0)))
 }
 
-async fn outcome_of(engine: &Engine, task: &ProbeTask) -> Result<(Outcome, Option<u32>)> {
+async fn outcome_of(engine: &Engine, task: &ProbeTask) -> Result<(ProbeOutcome, Option<u32>)> {
     if let Some(error) = &task.error {
-        return Ok((Outcome::Failed(error.clone()), None));
+        return Ok((ProbeOutcome::Failed(error.clone()), None));
     }
     if !task.running {
-        return Ok((Outcome::Silent, None));
+        return Ok((ProbeOutcome::Silent, None));
     }
     let log = probes::log(engine, &task.id).await?;
     let probe = Probe::parse(&log);
@@ -139,9 +139,9 @@ async fn outcome_of(engine: &Engine, task: &ProbeTask) -> Result<(Outcome, Optio
         .find_map(|l| l.strip_prefix("doctor overlay-mtu "))
         .and_then(|m| m.trim().parse().ok());
     Ok(if probe.done {
-        (Outcome::Reported(probe), mtu)
+        (ProbeOutcome::Reported(probe), mtu)
     } else {
-        (Outcome::Silent, mtu)
+        (ProbeOutcome::Silent, mtu)
     })
 }
 

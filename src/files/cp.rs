@@ -58,7 +58,7 @@ pub async fn fetch(
     dest: &Path,
     printer: &Printer,
 ) -> Result<(PathBuf, u64)> {
-    let node = &cluster.nodes[index];
+    let node = &cluster.members[index].node;
     let container = &cluster.members[index].hostname;
     let source = source.trim_end_matches('/');
     let total = remote_size(node, container, source).await?;

@@ -43,7 +43,7 @@ pub async fn sync(cluster: &OpenCluster, project: &Project, printer: &Printer) -
     let paths: Vec<&String> = project.manifest().files.keys().collect();
     let asked = serde_json::to_vec(&paths)?;
     let query = helper(&["query", &root, &state]);
-    let reports = join_all(cluster.nodes.iter().map(|node| report_of(node, &query, &asked))).await;
+    let reports = join_all(cluster.members.iter().map(|m| report_of(&m.node, &query, &asked))).await;
     let needs = reports
         .into_iter()
         .map(|report| Ok(sync::need(project.manifest(), &report?)))

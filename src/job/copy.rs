@@ -61,7 +61,7 @@ async fn missing_by_server<'a>(
     path: &str,
     sha256: &str,
 ) -> BTreeMap<&'a str, Vec<usize>> {
-    let have = join_all(cluster.nodes.iter().map(|node| has_copy(node, path, sha256))).await;
+    let have = join_all(cluster.members.iter().map(|m| has_copy(&m.node, path, sha256))).await;
     let mut by_server: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (index, member) in cluster.members.iter().enumerate() {
         if !have[index] {

@@ -20,7 +20,8 @@ pub fn fit(
     policy: Oversubscribe,
 ) -> Result<Launch> {
     let mut launch = asked.clone();
-    let slots = members::total_slots(&cluster.members);
+    let members = cluster.member_list();
+    let slots = members::total_slots(&members);
     if placement::check_ranks(&names.cluster, launch.ranks, slots, policy)? {
         launch.oversubscribe = true;
         ctx.printer.info(format!(
@@ -28,10 +29,8 @@ pub fn fit(
             launch.ranks
         ));
     }
-    let loads = placement::machine_loads(&cluster.members, &cluster.servers, launch.ranks);
-    if launch.mca_value(YIELD_PARAM).is_none()
-        && placement::needs_yield(&cluster.members, &loads, launch.ranks)
-    {
+    let loads = placement::machine_loads(&members, &cluster.servers, launch.ranks);
+    if launch.mca_value(YIELD_PARAM).is_none() && placement::needs_yield(&members, &loads, launch.ranks) {
         launch.mca.push((YIELD_PARAM.to_string(), "1".to_string()));
         if let Some(full) = placement::full_machine(&loads) {
             ctx.printer.info(yield_note(full));

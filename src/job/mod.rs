@@ -5,7 +5,7 @@
 
 mod copy;
 mod fit;
-pub mod jobs;
+pub mod keeper;
 pub mod project;
 
 pub use fit::fit;
@@ -129,12 +129,12 @@ async fn start_job(
         .debug(format!("on {}: {command}", cluster.head().0.hostname));
     let id = ctx
         .cancel
-        .guard("starting the job", jobs::start(cluster, label, ranks, command))
+        .guard("starting the job", keeper::start(cluster, label, ranks, command))
         .await?;
     if detach {
         return Ok(Ran::Detached(id));
     }
-    Ok(Ran::Exited(jobs::follow(ctx, cluster, id, true, true).await?))
+    Ok(Ran::Exited(keeper::follow(ctx, cluster, id, true, true).await?))
 }
 
 /// Compiles the program if need be and puts it in every container; returns

@@ -16,7 +16,7 @@ use crate::files::sync;
 
 /// Syncs `project`, builds it with `build` if given, then runs `program`
 /// (a path or command, relative to the project; a `.py` runs with
-/// python3) on the ranks, as a job (see `job::jobs`).
+/// python3) on the ranks, as a job (see `job::keeper`).
 pub async fn run(
     ctx: &Context,
     cluster: &OpenCluster,

@@ -3,12 +3,12 @@
 //! the types of `cluster` or its own.
 
 pub mod client;
-pub mod doctor;
 pub mod gateway;
 pub mod image;
 pub mod membership;
 pub mod network;
 pub mod observe;
+pub mod probes;
 pub mod removal;
 pub mod secret;
 pub mod service;

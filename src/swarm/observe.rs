@@ -9,7 +9,7 @@ use crate::cluster::observe::{self, Facts, Observation, Shape};
 use crate::cluster::servers::Server;
 
 /// The swarm's servers and the cluster as observed now.
-pub async fn observe(engine: &Engine, shape: &Shape<'_>) -> Result<(Vec<Server>, Observation)> {
+pub async fn gather(engine: &Engine, shape: &Shape<'_>) -> Result<(Vec<Server>, Observation)> {
     let servers = membership::list_nodes(engine).await?;
     let tasks = service::list_tasks(engine, shape.names).await?;
     let (reports, ignored) = service::host_key_reports(engine, &tasks).await?;
@@ -21,6 +21,6 @@ pub async fn observe(engine: &Engine, shape: &Shape<'_>) -> Result<(Vec<Server>,
         addresses: &addresses,
         ignored: &ignored,
     };
-    let seen = observe::observe(&facts, shape);
+    let seen = observe::classify(&facts, shape);
     Ok((servers, seen))
 }

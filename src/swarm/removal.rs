@@ -96,9 +96,11 @@ async fn wait_for_tasks_gone(
         .until(async || {
             let servers = membership::list_nodes(engine).await.unwrap_or_default();
             let tasks = service::list_tasks(engine, names).await.unwrap_or_default();
-            let (waiting, unreachable): (Vec<_>, Vec<_>) = tasks
-                .iter()
-                .partition(|t| servers.iter().any(|s| s.id == t.node_id && s.state == NodeState::Ready));
+            let (waiting, unreachable): (Vec<_>, Vec<_>) = tasks.iter().partition(|t| {
+                servers
+                    .iter()
+                    .any(|s| s.id == t.node_id && s.state == NodeState::Ready)
+            });
             let local = engine
                 .docker
                 .list_containers(Some(options.clone()))

@@ -183,5 +183,5 @@ pub fn mtu_note(underlay: Option<u32>, overlay: u32) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "bench_tests.rs"]
+#[path = "pairs_tests.rs"]
 mod tests;

@@ -8,7 +8,7 @@ use anyhow::{Result, anyhow};
 
 use super::STOP_WAIT;
 use crate::access::OpenCluster;
-use crate::cluster::jobs::{Cancelled, JobRecord};
+use crate::cluster::job_record::{Cancelled, JobRecord};
 use crate::cluster::layout::{HOSTFILE, JOBS_DIR};
 use crate::cluster::remote::Remote;
 use crate::context::Context;
@@ -16,7 +16,7 @@ use crate::error::UserError;
 use crate::interrupt::Cancel;
 
 /// The job keeper, run by `python3 -c` in the head.
-const KEEPER: &str = include_str!("jobs.py");
+const KEEPER: &str = include_str!("keeper.py");
 /// Output kept per job; what goes beyond is counted and dropped.
 pub const OUTPUT_LIMIT: u64 = 64 * 1024 * 1024;
 /// Finished jobs kept in the head (the oldest go first).

@@ -71,7 +71,7 @@ impl Probe {
 
 /// What one server's probe task came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ProbeOutcome {
     /// It ran and reported.
     Reported(Probe),
     /// Docker could not start it there (e.g. "No such image").
@@ -93,7 +93,7 @@ pub struct ProbeNetwork {
 /// Every check, servers first, then pairs.
 pub fn checks(
     servers: &[Server],
-    outcomes: &BTreeMap<String, Outcome>,
+    outcomes: &BTreeMap<String, ProbeOutcome>,
     mtu: ProbeNetwork,
     image_fix: &str,
 ) -> Vec<Check> {
@@ -143,24 +143,24 @@ fn parse_version(version: &str) -> Option<(u32, u32)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
-fn image_check(server: &Server, outcome: Option<&Outcome>, image_fix: &str) -> Check {
+fn image_check(server: &Server, outcome: Option<&ProbeOutcome>, image_fix: &str) -> Check {
     let subject = format!("server {}", server.addr);
     match outcome {
-        Some(Outcome::Reported(_)) => check(
+        Some(ProbeOutcome::Reported(_)) => check(
             subject,
             "node image",
             true,
             "present, same tag as the manager's".into(),
             None,
         ),
-        Some(Outcome::Failed(error)) if error.contains("No such image") => check(
+        Some(ProbeOutcome::Failed(error)) if error.contains("No such image") => check(
             subject,
             "node image",
             false,
             "missing".into(),
             Some(format!("on that server, run `{image_fix}`")),
         ),
-        Some(Outcome::Failed(error)) => check(
+        Some(ProbeOutcome::Failed(error)) => check(
             subject,
             "probe",
             false,
@@ -181,11 +181,11 @@ fn image_check(server: &Server, outcome: Option<&Outcome>, image_fix: &str) -> C
 fn pair_checks(
     a: &Server,
     b: &Server,
-    outcomes: &BTreeMap<String, Outcome>,
+    outcomes: &BTreeMap<String, ProbeOutcome>,
     mtu: ProbeNetwork,
 ) -> Vec<Check> {
     let subject = format!("{} <-> {}", a.addr, b.addr);
-    let (Some(Outcome::Reported(pa)), Some(Outcome::Reported(pb))) =
+    let (Some(ProbeOutcome::Reported(pa)), Some(ProbeOutcome::Reported(pb))) =
         (outcomes.get(&a.addr), outcomes.get(&b.addr))
     else {
         return vec![];
@@ -276,5 +276,5 @@ fn packet_and_clock(
 }
 
 #[cfg(test)]
-#[path = "doctor_tests.rs"]
+#[path = "diagnosis_tests.rs"]
 mod tests;

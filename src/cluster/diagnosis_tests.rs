@@ -20,10 +20,10 @@ fn two_servers() -> Vec<Server> {
     ]
 }
 
-fn outcomes(a: &str, b: &str) -> BTreeMap<String, Outcome> {
+fn outcomes(a: &str, b: &str) -> BTreeMap<String, ProbeOutcome> {
     [
-        ("10.0.0.2".to_string(), Outcome::Reported(Probe::parse(a))),
-        ("10.0.0.3".to_string(), Outcome::Reported(Probe::parse(b))),
+        ("10.0.0.2".to_string(), ProbeOutcome::Reported(Probe::parse(a))),
+        ("10.0.0.3".to_string(), ProbeOutcome::Reported(Probe::parse(b))),
     ]
     .into()
 }
@@ -135,7 +135,7 @@ fn a_missing_image_an_old_engine_and_a_skewed_clock_each_have_a_fix() {
     assert_eq!(bad, ["docker engine", "clock offset"]);
     all.insert(
         "10.0.0.3".into(),
-        Outcome::Failed("No such image: localhost/swarmpi-node:x".into()),
+        ProbeOutcome::Failed("No such image: localhost/swarmpi-node:x".into()),
     );
     let missing = checks(&two_servers(), &all, MTU, "swarmpi image --packages \"hello\"");
     let bad = failed(&missing);
