@@ -20,7 +20,7 @@ use crate::context::Context;
 use crate::error::UserError;
 use crate::interrupt::Cancel;
 use crate::ssh::{ClusterKey, KeyType};
-use crate::state::{ClusterLock, ClusterState, StateDir};
+use crate::state::{ClusterLock, ClusterState, StateDir, write_atomically};
 use crate::swarm::network::{self, NetworkOptions, OverlayNetwork};
 use crate::swarm::service::{self, Change, ServiceShape};
 use crate::swarm::{Engine, gateway, image, membership, removal, secret};
@@ -291,7 +291,7 @@ impl Converge<'_> {
         }
         self.states.create(name)?;
         let key = ClusterKey::generate(KeyType::Ed25519)?;
-        key.save(&path)?;
+        write_atomically(&path, key.private_openssh()?.as_bytes(), 0o600)?;
         Ok(key)
     }
 
@@ -311,7 +311,7 @@ impl Converge<'_> {
         }
         self.states.create(name)?;
         let key = ClusterKey::generate(key_type)?;
-        key.save(&path)?;
+        write_atomically(&path, key.private_openssh()?.as_bytes(), 0o600)?;
         Ok(key)
     }
 

@@ -2,8 +2,6 @@
 //! only in the state directory with mode 0600. [`ClusterKey`] is the only
 //! form in which a key leaves this module.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -52,23 +50,6 @@ impl ClusterKey {
             key: Arc::new(key),
             key_type,
         })
-    }
-
-    /// Writes the private key with mode 0600 from the start (never readable
-    /// by others, not even for a moment), then renames it into place.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let text = self.private_openssh()?;
-        let tmp = path.with_extension("tmp");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("could not create {}", tmp.display()))?;
-        file.write_all(text.as_bytes())
-            .with_context(|| format!("could not write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("could not write {}", path.display()))
     }
 
     pub fn key_type(&self) -> KeyType {
@@ -121,17 +102,14 @@ impl ClusterKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn saves_ed25519_key_with_mode_0600_and_reads_it_back() {
+    fn an_ed25519_key_reads_back_from_its_file_format() {
         let dir = std::env::temp_dir().join(format!("swarmpi-keys-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let key = ClusterKey::generate(KeyType::Ed25519).unwrap();
         let path = dir.join("id_ed25519");
-        key.save(&path).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+        std::fs::write(&path, key.private_openssh().unwrap()).unwrap();
         let loaded = ClusterKey::load(&path, KeyType::Ed25519).unwrap();
         assert_eq!(loaded.public_openssh().unwrap(), key.public_openssh().unwrap());
         assert!(key.public_openssh().unwrap().starts_with("ssh-ed25519 "));
