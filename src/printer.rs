@@ -173,9 +173,92 @@ impl Printer {
         }
     }
 
+    /// A table of data on stdout, wrapped to the terminal's width when
+    /// stdout is one (a pipe gets whole cells).
+    pub fn table(&self, table: &Table) {
+        let width = std::io::stdout()
+            .is_terminal()
+            .then(|| terminal_width(libc::STDOUT_FILENO))
+            .flatten();
+        for line in table.render(width) {
+            self.data(line);
+        }
+    }
+
+    /// A table of progress on stderr (suppressed by `--quiet`).
+    pub fn info_table(&self, table: &Table) {
+        let width = std::io::stderr()
+            .is_terminal()
+            .then(|| terminal_width(libc::STDERR_FILENO))
+            .flatten();
+        for line in table.render(width) {
+            self.info(line);
+        }
+    }
+
     fn stderr_line(&self, line: &str) {
         self.bars.suspend(|| eprintln!("{line}"));
     }
+}
+
+/// The one table type: a header, rows of cells, columns aligned the way
+/// `docker ps` aligns them (no borders), right-aligned where asked.
+pub struct Table {
+    inner: comfy_table::Table,
+    right: Vec<usize>,
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Table {
+        let mut inner = comfy_table::Table::new();
+        inner.load_style(comfy_table::presets::NOTHING);
+        inner.set_header(header.iter().map(|h| h.to_string()));
+        Table { inner, right: vec![] }
+    }
+
+    /// Numbers read better aligned right.
+    pub fn align_right(mut self, columns: &[usize]) -> Table {
+        self.right = columns.to_vec();
+        self
+    }
+
+    /// One row; its cells' control characters are shown, not obeyed.
+    pub fn row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        self.inner
+            .add_row(cells.into_iter().map(|c| visible(c.as_ref()).into_owned()));
+    }
+
+    /// The lines, within `width` columns when given (wide cells wrap).
+    fn render(&self, width: Option<u16>) -> Vec<String> {
+        let mut table = self.inner.clone();
+        let last = table.column_count().saturating_sub(1);
+        for (index, column) in table.column_iter_mut().enumerate() {
+            column.set_padding((0, if index == last { 0 } else { 2 }));
+        }
+        for &index in &self.right {
+            if let Some(column) = table.column_mut(index) {
+                column.set_cell_alignment(comfy_table::CellAlignment::Right);
+            }
+        }
+        match width {
+            Some(width) => {
+                table.set_width(width);
+                table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+            }
+            None => {
+                table.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+            }
+        }
+        table.lines().map(|line| line.trim_end().to_string()).collect()
+    }
+}
+
+/// The width of the terminal on `fd`, if the kernel says.
+fn terminal_width(fd: i32) -> Option<u16> {
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes a winsize into the struct given.
+    let answered = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0;
+    (answered && size.ws_col > 0).then_some(size.ws_col)
 }
 
 /// `text` with every control character but newline and tab shown as an
@@ -201,7 +284,24 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{use_color, visible};
+    use super::{Table, use_color, visible};
+
+    #[test]
+    fn a_table_aligns_columns_and_wraps_only_within_a_width() {
+        let mut table = Table::new(&["NAME", "SLOTS", "NOTE"]).align_right(&[1]);
+        table.row(["mpi-1", "2", "a fairly long note that will need wrapping"]);
+        table.row(["mpi-10", "16", "esc \x1b[2J"]);
+        let lines = table.render(None);
+        assert_eq!(lines[0], "NAME    SLOTS  NOTE");
+        assert_eq!(
+            lines[1],
+            "mpi-1       2  a fairly long note that will need wrapping"
+        );
+        assert_eq!(lines[2], "mpi-10     16  esc \\x1b[2J");
+        let narrow = table.render(Some(30));
+        assert!(narrow.iter().all(|l| l.chars().count() <= 30), "{narrow:#?}");
+        assert!(narrow.len() > 3, "the long note wraps: {narrow:#?}");
+    }
 
     #[test]
     fn control_characters_are_shown_not_obeyed() {

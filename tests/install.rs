@@ -12,12 +12,11 @@ fn install_and_firewall_scripts_change_nothing_the_second_time() {
     let script = r#"set -e
         /src/deploy/install.sh --binary /swarmpi > /tmp/first.txt
         /src/deploy/install.sh --binary /swarmpi > /tmp/second.txt
-        apt-get install -y -qq nftables > /dev/null
+        apt-get install -y -qq --no-install-recommends nftables firewalld netbase > /dev/null
         nft add table inet filter
         nft add chain inet filter input '{ type filter hook input priority 0; policy drop; }'
         /src/deploy/firewall.sh --tool nftables --manager >> /tmp/first.txt
         /src/deploy/firewall.sh --tool nftables --manager >> /tmp/second.txt
-        apt-get install -y -qq --no-install-recommends firewalld netbase > /dev/null
         fw='/src/deploy/firewall.sh --tool firewalld-offline --encrypted --from 10.77.0.0/24'
         $fw > /tmp/fw-first.txt 2> /tmp/fw-warnings.txt
         $fw > /tmp/fw-second.txt

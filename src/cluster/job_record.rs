@@ -77,27 +77,26 @@ pub fn human_duration(seconds: f64) -> String {
     }
 }
 
-/// The table `swarmpi jobs` prints, newest last; `clock` formats a start
+/// The columns of `swarmpi jobs`, and those aligned right (numbers).
+pub const HEADER: [&str; 7] = ["ID", "STATE", "RANKS", "STARTED", "DURATION", "EXIT", "PROGRAM"];
+pub const RIGHT_ALIGNED: [usize; 4] = [0, 2, 4, 5];
+
+/// The rows `swarmpi jobs` prints, newest last; `clock` formats a start
 /// time (local time is I/O, so it is given).
-pub fn table(jobs: &[JobRecord], now: f64, clock: impl Fn(f64) -> String) -> Vec<String> {
-    let mut lines = vec![format!(
-        "{:>4}  {:<10} {:>5}  {:<20} {:>8}  {:>4}  PROGRAM",
-        "ID", "STATE", "RANKS", "STARTED", "DURATION", "EXIT"
-    )];
-    for job in jobs {
-        let exit = job.exit.map_or("-".to_string(), |code| code.to_string());
-        lines.push(format!(
-            "{:>4}  {:<10} {:>5}  {:<20} {:>8}  {:>4}  {}",
-            job.id,
-            job.state,
-            job.ranks,
-            clock(job.started),
-            human_duration(job.duration(now)),
-            exit,
-            job.program
-        ));
-    }
-    lines
+pub fn rows(jobs: &[JobRecord], now: f64, clock: impl Fn(f64) -> String) -> Vec<[String; 7]> {
+    jobs.iter()
+        .map(|job| {
+            [
+                job.id.to_string(),
+                job.state.to_string(),
+                job.ranks.to_string(),
+                clock(job.started),
+                human_duration(job.duration(now)),
+                job.exit.map_or("-".to_string(), |code| code.to_string()),
+                job.program.clone(),
+            ]
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -140,19 +139,16 @@ mod tests {
     }
 
     #[test]
-    fn the_table_has_one_line_per_job_under_a_header() {
+    fn one_row_per_job_with_its_state_times_and_exit() {
         let jobs = [
             job(1, "exited", Some(1010.0), Some(3)),
             job(2, "running", None, None),
         ];
-        let lines = table(&jobs, 1020.0, |_| "10:00:00".into());
-        assert_eq!(lines.len(), 3);
-        assert!(lines[0].starts_with("  ID  STATE"), "{}", lines[0]);
-        assert!(
-            lines[1].contains("exited") && lines[1].contains("10.0s") && lines[1].contains("   3  solver")
+        let rows = rows(&jobs, 1020.0, |_| "10:00".into());
+        assert_eq!(
+            rows[0],
+            ["1", "exited", "8", "10:00", "10.0s", "3", "solver input.txt"]
         );
-        assert!(
-            lines[2].contains("running") && lines[2].contains("20.0s") && lines[2].contains("   -  solver")
-        );
+        assert_eq!(rows[1][1..6], ["running", "8", "10:00", "20.0s", "-"]);
     }
 }

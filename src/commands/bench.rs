@@ -12,7 +12,7 @@ use crate::cluster::names::ClusterNames;
 use crate::context::Context;
 use crate::error::{ExitCode, Outcome};
 use crate::heal::with_cluster;
-use crate::printer::Printer;
+use crate::printer::{Printer, Table};
 
 pub struct BenchOptions {
     pub names: ClusterNames,
@@ -63,10 +63,8 @@ pub async fn run(ctx: &Context, options: BenchOptions) -> Result<Outcome> {
 }
 
 fn print_table(printer: &Printer, results: &[PairResult]) {
-    printer.data(format!(
-        "{:<16} {:<15} {:<24} {:>12} {:>12}  {}",
-        "PAIR", "CLASS", "SERVERS", "LATENCY", "BANDWIDTH", "VERDICT"
-    ));
+    let header = ["PAIR", "CLASS", "SERVERS", "LATENCY", "BANDWIDTH", "VERDICT"];
+    let mut table = Table::new(&header).align_right(&[3, 4]);
     for r in results {
         let class = serde_json::to_value(r.class).ok();
         let latency = r.measured.latency_us.map_or("-".into(), |l| format!("{l:.1} us"));
@@ -74,12 +72,18 @@ fn print_table(printer: &Printer, results: &[PairResult]) {
             .measured
             .bandwidth_mbs
             .map_or("-".into(), |b| format!("{b:.0} MB/s"));
-        printer.data(format!(
-            "{:<16} {:<15} {:<24} {latency:>12} {bandwidth:>12}  {}",
+        table.row([
             format!("{}/{}", r.a, r.b),
-            class.as_ref().and_then(|c| c.as_str()).unwrap_or_default(),
+            class
+                .as_ref()
+                .and_then(|c| c.as_str())
+                .unwrap_or_default()
+                .to_string(),
             r.servers.join(" - "),
-            r.verdict
-        ));
+            latency,
+            bandwidth,
+            r.verdict.clone(),
+        ]);
     }
+    printer.table(&table);
 }

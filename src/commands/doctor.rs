@@ -10,6 +10,7 @@ use crate::cluster::plan;
 use crate::context::Context;
 use crate::doctor;
 use crate::error::{ExitCode, Outcome};
+use crate::printer::Table;
 use crate::swarm::Engine;
 
 pub struct DoctorOptions {
@@ -41,20 +42,15 @@ pub async fn run(ctx: &Context, options: DoctorOptions) -> Result<Outcome> {
             "checks": diagnosis.checks,
         }));
     } else {
-        ctx.printer.data(format!(
-            "{:<28} {:<18} {:<6} DETAIL",
-            "SUBJECT", "CHECK", "RESULT"
-        ));
+        let mut table = Table::new(&["SUBJECT", "CHECK", "RESULT", "DETAIL"]);
         for check in &diagnosis.checks {
             let result = if check.ok { "ok" } else { "FAIL" };
-            ctx.printer.data(format!(
-                "{:<28} {:<18} {:<6} {}",
-                check.subject, check.check, result, check.detail
-            ));
+            table.row([check.subject.as_str(), &check.check, result, &check.detail]);
             if let Some(fix) = &check.fix {
-                ctx.printer.data(format!("{:<28} fix: {fix}", ""));
+                table.row(["", "", "", &format!("fix: {fix}")]);
             }
         }
+        ctx.printer.table(&table);
         let failed = diagnosis.checks.iter().filter(|c| !c.ok).count();
         ctx.printer.info(format!(
             "{} check(s), {failed} failed, in {:.1} s; probes removed",

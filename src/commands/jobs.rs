@@ -11,6 +11,9 @@ use crate::context::Context;
 use crate::error::Outcome;
 use crate::heal::with_cluster;
 use crate::job::keeper;
+use crate::printer::Table;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 pub struct JobOptions {
     pub names: ClusterNames,
@@ -31,7 +34,7 @@ impl TryFrom<JobArgs> for JobOptions {
 pub async fn list(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
     let all = with_cluster(ctx, &names, async |cluster| keeper::list(cluster).await).await?;
     if ctx.printer.json_mode() {
-        ctx.printer.json(&serde_json::to_value(&all)?);
+        ctx.printer.json(&with_utc_times(&all)?);
         return Ok(Outcome::Success);
     }
     if all.is_empty() {
@@ -39,10 +42,13 @@ pub async fn list(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
             .info(format!("cluster {} has no jobs yet", names.cluster));
         return Ok(Outcome::Success);
     }
-    let now = now();
-    for line in records::table(&all, now, |at| clock(at, now)) {
-        ctx.printer.data(line);
+    let (now, zone) = (now(), TimeZone::system());
+    let today = Timestamp::now().to_zoned_datetime(zone.clone()).date();
+    let mut table = Table::new(&records::HEADER).align_right(&records::RIGHT_ALIGNED);
+    for row in records::rows(&all, now, |at| clock(at, &zone, today)) {
+        table.row(row);
     }
+    ctx.printer.table(&table);
     Ok(Outcome::Success)
 }
 
@@ -101,13 +107,54 @@ fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// A start time: HH:MM:SS UTC within the last day (no time-zone database
-/// needed), else how many days ago.
-fn clock(at: f64, now: f64) -> String {
-    let seconds_ago = (now - at).max(0.0) as u64;
-    if seconds_ago >= 86_400 {
-        return format!("{} days ago", seconds_ago / 86_400);
+/// `at` (seconds since the epoch, the head's clock) as an instant.
+fn instant(at: f64) -> Option<Timestamp> {
+    Timestamp::from_millisecond((at * 1000.0) as i64).ok()
+}
+
+/// A start time in the user's time zone, as `ls -l` shows one: the time
+/// alone today, with the date on any other day.
+fn clock(at: f64, zone: &TimeZone, today: jiff::civil::Date) -> String {
+    instant(at).map_or_else(
+        || "-".to_string(),
+        |t| local_time(&t.to_zoned_datetime(zone.clone()), today),
+    )
+}
+
+fn local_time(when: &jiff::ZonedDateTime, today: jiff::civil::Date) -> String {
+    let format = if when.date() == today {
+        "%H:%M:%S"
+    } else {
+        "%Y-%m-%d %H:%M"
+    };
+    when.strftime(format).to_string()
+}
+
+/// `jobs --json`: the records as they are, plus `started_at` and
+/// `ended_at` in RFC 3339, UTC.
+fn with_utc_times(jobs: &[JobRecord]) -> Result<serde_json::Value> {
+    let mut value = serde_json::to_value(jobs)?;
+    for (record, job) in value.as_array_mut().into_iter().flatten().zip(jobs) {
+        let rfc3339 = |at: f64| instant(at).map(|t| t.to_string());
+        record["started_at"] = serde_json::json!(rfc3339(job.started));
+        record["ended_at"] = serde_json::json!(job.ended.and_then(rfc3339));
     }
-    let day = at as u64 % 86_400;
-    format!("{:02}:{:02}:{:02} UTC", day / 3600, day % 3600 / 60, day % 60)
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_local_with_the_date_unless_today() {
+        let zone = TimeZone::get("Europe/Paris").unwrap();
+        let at = Timestamp::from_second(1_780_000_000)
+            .unwrap()
+            .to_zoned_datetime(zone);
+        assert_eq!(local_time(&at, at.date()), "22:26:40");
+        let tomorrow = at.date().tomorrow().unwrap();
+        assert_eq!(local_time(&at, tomorrow), "2026-05-28 22:26");
+        assert_eq!(instant(1.5).unwrap().to_string(), "1970-01-01T00:00:01.5Z");
+    }
 }

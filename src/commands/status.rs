@@ -16,7 +16,7 @@ use crate::cluster::servers::Server;
 use crate::context::Context;
 use crate::error::{ExitCode, Outcome};
 use crate::heal;
-use crate::printer::Printer;
+use crate::printer::{Printer, Table};
 use crate::state::StateDir;
 
 const PROBE_PATIENCE: Duration = Duration::from_secs(3);
@@ -141,28 +141,26 @@ async fn probe_sshd(ctx: &Context, names: &ClusterNames, deployed: &Deployed) ->
 }
 
 fn print_tables(printer: &Printer, servers: &[Server], containers: &[ContainerStatus], problems: &[String]) {
-    printer.data(format!(
-        "{:<27} {:<15} {:<8} {:<8} {:<7}",
-        "SERVER ID", "ADDRESS", "ROLE", "AVAIL", "STATE"
-    ));
+    let mut table = Table::new(&["SERVER ID", "ADDRESS", "ROLE", "AVAIL", "STATE"]);
     for s in servers {
-        printer.data(format!(
-            "{:<27} {:<15} {:<8} {:<8} {:<7}",
-            s.id, s.addr, s.role, s.availability, s.state
-        ));
+        let (availability, state) = (s.availability.to_string(), s.state.to_string());
+        table.row([s.id.as_str(), &s.addr, &s.role, &availability, &state]);
     }
+    printer.table(&table);
     printer.data("");
-    printer.data(format!(
-        "{:<16} {:<15} {:<15} {:>5}  {:<10} {}",
-        "CONTAINER", "SERVER", "IP", "SLOTS", "STATE", "SSHD"
-    ));
+    let mut table = Table::new(&["CONTAINER", "SERVER", "IP", "SLOTS", "STATE", "SSHD"]).align_right(&[3]);
     for c in containers {
         let sshd = if c.sshd { "ok" } else { "NO ANSWER" };
-        printer.data(format!(
-            "{:<16} {:<15} {:<15} {:>5}  {:<10} {}",
-            c.name, c.server, c.ip, c.slots, c.state, sshd
-        ));
+        table.row([
+            c.name.as_str(),
+            &c.server,
+            &c.ip,
+            &c.slots.to_string(),
+            &c.state,
+            sshd,
+        ]);
     }
+    printer.table(&table);
     for problem in problems {
         printer.data(format!("problem: {problem}"));
     }

@@ -4,6 +4,7 @@
 use super::Converge;
 use crate::cluster::layout::HOSTFILE;
 use crate::cluster::members::{self, Member};
+use crate::printer::Table;
 use crate::swarm::service::Change;
 
 impl Converge<'_> {
@@ -45,16 +46,17 @@ impl Converge<'_> {
             }));
             return;
         }
-        printer.info(format!(
-            "\n{:<16} {:<16} {:<16} {:>5}",
-            "CONTAINER", "SERVER", "IP", "SLOTS"
-        ));
+        printer.info("");
+        let mut table = Table::new(&["CONTAINER", "SERVER", "IP", "SLOTS"]).align_right(&[3]);
         for m in members {
-            printer.info(format!(
-                "{:<16} {:<16} {:<16} {:>5}",
-                m.hostname, m.server, m.ip, m.slots
-            ));
+            table.row([
+                m.hostname.clone(),
+                m.server.clone(),
+                m.ip.to_string(),
+                m.slots.to_string(),
+            ]);
         }
+        printer.info_table(&table);
         printer.info(format!(
             "{} container(s) on {} server(s), {} slots; hostfile: {HOSTFILE} in every container",
             members.len(),

@@ -166,11 +166,14 @@ async fn compile(
     // A directory of this compile's own: two runs compiling the same file
     // at once never write over each other's source or binary.
     let dir = format!("{SRC_DIR}/{}", digest::hex(&rand::random::<[u8; 6]>()));
-    let source = format!("{dir}/{}", local.remote_name);
-    let output = format!("{dir}/{}", program::binary_name(&local.remote_name));
+    let (source, binary_name) = (&local.remote_name, program::binary_name(&local.remote_name));
+    let output = format!("{dir}/{binary_name}");
+    // Relative names: the binary does not embed the directory, so the same
+    // source always gives the same bytes (and an unchanged program is not
+    // sent again).
     let command = Remote::script(
-        "mkdir -p {} && cat > {} && {} -O2 -o {} {}",
-        &[&dir, &source, compiler.command(), &output, &source],
+        "mkdir -p {} && cd {} && cat > {} && {} -O2 -o {} {}",
+        &[&dir, &dir, source, compiler.command(), &binary_name, source],
     );
     ctx.printer.info(format!(
         "compiling {} with {} on {}",
