@@ -117,3 +117,38 @@ fn completions_are_accepted_by_bash_and_the_man_page_names_every_command() {
     }
     swarmpi(&["completions", "tcsh"]).failure(2, "invalid value 'tcsh'");
 }
+
+#[test]
+fn a_user_refused_by_the_docker_socket_is_told_about_the_docker_group() {
+    // A socket only root may use, as /var/run/docker.sock is to a user
+    // outside the docker group; swarmpi run as nobody.
+    let socket = std::env::temp_dir().join(format!("swarmpi-denied-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&socket);
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    std::fs::set_permissions(&socket, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let run = crate::harness::run(
+        std::process::Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_swarmpi"))
+            .arg("init")
+            .env("DOCKER_HOST", format!("unix://{}", socket.display())),
+    );
+    std::fs::remove_file(&socket).unwrap();
+    let run = run.failure(3, "Permission denied");
+    assert!(run.stderr.contains("add yourself to the docker group"), "{run}");
+}
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let run = swarmpi(&["--version"]).success();
+    let expected = format!("swarmpi {}", env!("CARGO_PKG_VERSION"));
+    assert!(run.stdout.starts_with(&expected), "{run}");
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=10", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    assert_eq!(head.len(), 10, "the tests run in a git checkout");
+    assert_eq!(run.stdout.trim(), format!("{expected} (rev {head})"));
+}

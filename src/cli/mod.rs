@@ -14,7 +14,7 @@ pub use args::*;
 #[derive(Debug, Parser)]
 #[command(
     name = "swarmpi",
-    version,
+    version = env!("SWARMPI_VERSION"),
     about = "Turn a few Docker hosts into an Open MPI cluster in minutes",
     long_about = None,
     propagate_version = true

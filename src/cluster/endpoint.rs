@@ -65,9 +65,13 @@ impl Target {
 }
 
 /// The absolute path in a container, keeping a trailing '/' (it means
-/// "into this directory").
+/// "into this directory"). Nothing after the colon is the MPI user's home,
+/// as `scp file host:` means it.
 pub fn remote_path(path: &str) -> Result<String, UserError> {
-    if path.is_empty() || path.contains(['\n', '\r']) {
+    if path.is_empty() {
+        return Ok(layout::HOME.to_string());
+    }
+    if path.contains(['\n', '\r']) {
         return Err(
             UserError::usage(format!("'{path}' is not a usable path in a container"))
                 .hint("give a path after the colon, e.g. mpi-1:results/out.dat"),
@@ -79,6 +83,17 @@ pub fn remote_path(path: &str) -> Result<String, UserError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nothing_after_the_colon_is_the_home() {
+        assert_eq!(remote_path("").unwrap(), layout::HOME);
+        assert!(
+            layout::HOME.ends_with('/'),
+            "into the home, under the source's name"
+        );
+        assert_eq!(remote_path("data/").unwrap(), format!("{}data/", layout::HOME));
+        assert!(remote_path("a\nb").is_err());
+    }
 
     #[test]
     fn tells_local_from_remote_as_docker_cp_does() {

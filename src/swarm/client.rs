@@ -29,11 +29,12 @@ impl Engine {
     pub async fn connect(settings: &Settings) -> Result<Engine> {
         let endpoint = settings.docker_endpoint().to_string();
         let unreachable = |cause: String| {
+            let hint = unreachable_hint(&cause);
             UserError::new(
                 ExitCode::DockerUnreachable,
                 format!("cannot reach the Docker daemon at {endpoint}: {cause}"),
             )
-            .hint("start Docker on this host, or point DOCKER_HOST at a running daemon")
+            .hint(hint)
         };
         let docker = match &settings.docker_host {
             Some(host) => Docker::connect_with_host(host),
@@ -51,6 +52,16 @@ impl Engine {
     /// The same daemon with the long bound an image build needs.
     pub(super) fn for_builds(&self) -> Docker {
         self.docker.clone().with_timeout(BUILD_TIMEOUT)
+    }
+}
+
+/// What to do when the daemon cannot be reached, by why.
+fn unreachable_hint(cause: &str) -> &'static str {
+    if cause.contains("Permission denied") || cause.contains("permission denied") {
+        "Docker runs, but your user may not use its socket: add yourself to the docker group \
+         (`sudo usermod -aG docker $USER`, then log in again) or run swarmpi with sudo"
+    } else {
+        "start Docker on this host, or point DOCKER_HOST at a running daemon"
     }
 }
 
@@ -78,4 +89,15 @@ pub(super) fn is_not_found(error: &bollard::errors::Error) -> bool {
         error,
         bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unreachable_hint;
+
+    #[test]
+    fn a_refused_socket_is_told_from_a_stopped_daemon() {
+        assert!(unreachable_hint("Permission denied (os error 13)").contains("docker group"));
+        assert!(unreachable_hint("No such file or directory (os error 2)").starts_with("start Docker"));
+    }
 }
