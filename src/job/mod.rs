@@ -202,20 +202,21 @@ async fn compile(
     };
     let forget = Remote::argv(["rm", "-rf", "--", &dir]);
     let _ = node.ask("removing the compile's directory", &forget, &[]).await;
-    let binary = binary?.map_err(|code| {
-        UserError::usage(format!(
-            "{} failed to compile {} (exit {code})",
-            compiler.command(),
-            local.remote_name
-        ))
-        .hint("fix the errors above; nothing was launched")
-    })?;
+    let binary = binary?.map_err(|code| compile_failed(compiler, &local.remote_name, code))?;
     anyhow::ensure!(
         binary.code == 0,
         "could not read the compiled program on {}",
         head.hostname
     );
     Ok(binary.stdout)
+}
+
+fn compile_failed(compiler: Compiler, source: &str, code: u32) -> UserError {
+    UserError::usage(format!(
+        "{} failed to compile {source} (exit {code})",
+        compiler.command()
+    ))
+    .hint("fix the errors above; nothing was launched")
 }
 
 /// Runs `command` in the head, streaming its output; returns its exit
