@@ -176,22 +176,16 @@ impl Printer {
     /// A table of data on stdout, wrapped to the terminal's width when
     /// stdout is one (a pipe gets whole cells).
     pub fn table(&self, table: &Table) {
-        let width = std::io::stdout()
-            .is_terminal()
-            .then(|| terminal_width(libc::STDOUT_FILENO))
-            .flatten();
-        for line in table.render(width) {
+        let width = std::io::stdout().is_terminal().then_some(libc::STDOUT_FILENO);
+        for line in table.render(width.and_then(terminal_width)) {
             self.data(line);
         }
     }
 
     /// A table of progress on stderr (suppressed by `--quiet`).
     pub fn info_table(&self, table: &Table) {
-        let width = std::io::stderr()
-            .is_terminal()
-            .then(|| terminal_width(libc::STDERR_FILENO))
-            .flatten();
-        for line in table.render(width) {
+        let width = std::io::stderr().is_terminal().then_some(libc::STDERR_FILENO);
+        for line in table.render(width.and_then(terminal_width)) {
             self.info(line);
         }
     }

@@ -21,6 +21,12 @@ fn clean_lab() -> Lab {
     lab
 }
 
+/// No service on the swarm, from a listing that worked.
+fn assert_no_service(lab: &Lab) {
+    let services = lab.docker("a", &["service", "ls", "-q"]).success();
+    assert!(services.stdout.trim().is_empty(), "{services}");
+}
+
 fn status_json(lab: &Lab, name: &str) -> (i32, Value) {
     let run = lab.swarmpi("a", &["status", "--json", "--name", name]);
     let value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("status JSON: {e}\n{run}"));
@@ -283,8 +289,7 @@ fn deploy_is_refused_anywhere_but_on_the_manager() {
     let outside = lab.swarmpi("c", &["deploy"]).failure(4, "not a swarm manager");
     assert!(outside.stderr.contains("swarmpi init"), "{outside}");
     // Nothing was created by any of them.
-    let services = lab.docker("a", &["service", "ls", "-q"]).success();
-    assert!(services.stdout.trim().is_empty(), "{services}");
+    assert_no_service(&lab);
 }
 
 #[test]
@@ -305,13 +310,7 @@ fn deploy_names_the_server_that_lacks_the_image_and_leaves_nothing() {
         "{run}"
     );
     assert!(run.elapsed < Duration::from_secs(30), "{run}");
-    assert!(
-        lab.docker("a", &["service", "ls", "-q"])
-            .success()
-            .stdout
-            .trim()
-            .is_empty()
-    );
+    assert_no_service(&lab);
     // Docker drops its local copy of a removed swarm network a moment later.
     wait_for("the network gone", Duration::from_secs(20), || {
         let networks = lab
@@ -346,13 +345,7 @@ fn deploy_fails_within_30s_when_a_server_stops_answering() {
     let run = run.failure(6, &lab.addr("b"));
     assert!(run.elapsed < Duration::from_secs(30), "{run}");
     assert!(run.stderr.contains("removing what it created"), "{run}");
-    assert!(
-        lab.docker("a", &["service", "ls", "-q"])
-            .success()
-            .stdout
-            .trim()
-            .is_empty()
-    );
+    assert_no_service(&lab);
     // Server b answers again and is Ready for the tests after this one.
     wait_for("server b Ready again", Duration::from_secs(60), || {
         lab.node_addrs_ready("a").contains(&lab.addr("b")).then_some(())
@@ -523,13 +516,7 @@ fn a_subnet_overlapping_a_server_or_network_is_refused() {
     );
     lab.swarmpi("a", &["deploy", "--subnet", "10.1.0.0/28", "--per-host", "6"])
         .failure(2, "12 containers on 2 server(s) need 16 addresses");
-    assert!(
-        lab.docker("a", &["service", "ls", "-q"])
-            .success()
-            .stdout
-            .trim()
-            .is_empty()
-    );
+    assert_no_service(&lab);
 }
 
 /// Stops server b's dockerd (its containers stop with it) and starts it
@@ -590,13 +577,7 @@ fn run_names_a_server_whose_docker_stopped_and_down_still_removes_what_it_can() 
     }
     // With the server back, a second down finishes the job.
     lab.swarmpi("a", &["down"]).success();
-    assert!(
-        lab.docker("a", &["service", "ls", "-q"])
-            .success()
-            .stdout
-            .trim()
-            .is_empty()
-    );
+    assert_no_service(&lab);
 }
 
 #[test]
