@@ -197,6 +197,27 @@ fn cp_puts_a_file_in_every_container_of_a_cluster() {
 }
 
 #[test]
+fn paths_with_spaces_quotes_and_dollars_reach_the_containers_unchanged() {
+    let lab = deployed();
+    let dir = scratch("odd");
+    let name = "it's a $x `y`.dat";
+    fs::write(dir.join(name), "odd=1\n").unwrap();
+    let source = dir.join(name);
+    lab.swarmpi("a", &["cp", source.to_str().unwrap(), "mpi:odd dir $HOME/"])
+        .success();
+    // An exact argv: each word arrives as typed, nothing expanded.
+    let remote = format!("odd dir $HOME/{name}");
+    let read = lab.swarmpi("a", &["exec", "--", "cat", &remote]).success();
+    assert_eq!(read.stdout, "odd=1\n", "{read}");
+    let back = scratch("odd-back");
+    lab.swarmpi("a", &["cp", &format!("mpi-2:{remote}"), back.to_str().unwrap()])
+        .success();
+    assert_eq!(fs::read_to_string(back.join(name)).unwrap(), "odd=1\n");
+    lab.swarmpi("a", &["exec", "--", "rm", "-r", "odd dir $HOME"])
+        .success();
+}
+
+#[test]
 fn files_bad_input_gets_clear_errors_and_leaves_nothing() {
     let lab = deployed();
     let dir = scratch("bad");
