@@ -28,7 +28,9 @@ pub fn advertise_addr(explicit: Option<IpAddr>) -> Result<IpAddr> {
 }
 
 /// The MTU of this host's interface that holds `addr` (e.g. the swarm's
-/// advertise address), from `ip` and sysfs; None if it cannot be learned.
+/// advertise address), from `ip` (netlink: the MTU of this process's own
+/// network namespace, which /sys need not be); None if it cannot be
+/// learned.
 pub fn interface_mtu(addr: &str) -> Option<u32> {
     let output = std::process::Command::new("ip")
         .args(["-o", "-4", "addr", "show"])
@@ -42,11 +44,15 @@ pub fn interface_mtu(addr: &str) -> Option<u32> {
         let address = words.get(inet + 1)?.split('/').next()?;
         (address == addr).then(|| words.get(1).map(|i| i.trim_end_matches(':').to_string()))?
     })?;
-    std::fs::read_to_string(format!("/sys/class/net/{interface}/mtu"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    let link = std::process::Command::new("ip")
+        .args(["-o", "link", "show", "dev", &interface])
+        .output()
+        .ok()?;
+    // "2: eth0@if5: <BROADCAST,...> mtu 1500 qdisc ..."
+    let text = String::from_utf8_lossy(&link.stdout);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "mtu")?;
+    words.get(at + 1)?.parse().ok()
 }
 
 /// Whether a TCP connection to `addr` opens within `timeout`.

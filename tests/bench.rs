@@ -32,14 +32,13 @@ fn bench_reports_every_pair_class_with_numbers() {
     let yielded: Vec<bool> = pairs.iter().map(|p| p["yielded"].as_bool().unwrap()).collect();
     assert_eq!(yielded, [false, true, true], "{run}");
     assert_eq!(pairs[2]["servers"].as_array().unwrap().len(), 2, "{run}");
-    assert_eq!(report["ok"], pairs.iter().all(|p| p["ok"] == true));
     assert_eq!(report["ok"], true, "{run}");
     // The overlay's MTU against the manager's 1500-byte network: it fits.
     assert_eq!(report["overlay_mtu"], 1450, "{run}");
     assert!(report["mtu_note"].is_null(), "{run}");
 
-    // An overlay MTU the 1500-byte underlay cannot carry: SSH's small
-    // packets pass, large messages never arrive. Named twice, exit 8.
+    // An overlay MTU the 1500-byte underlay cannot carry: large messages
+    // are fragmented (or lost where fragments are dropped). Named, exit 8.
     let deploy = ["deploy", "--name", "mtu", "--per-host", "1", "--mtu", "1600"];
     lab.swarmpi("a", &deploy).success();
     let broken = lab.swarmpi("a", &["bench", "--name", "mtu", "--json"]);
@@ -49,12 +48,5 @@ fn bench_reports_every_pair_class_with_numbers() {
     assert_eq!(report["overlay_mtu"], 1550, "{broken}");
     let note = report["mtu_note"].as_str().unwrap_or_default();
     assert!(note.contains("an MTU of at most 1450"), "{broken}");
-    let cross = report["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["class"] == "cross-server")
-        .unwrap();
-    assert_eq!(cross["ok"], false, "{broken}");
-    assert!(cross["verdict"].as_str().unwrap().contains("MTU"), "{broken}");
+    assert_eq!(report["ok"], false, "{broken}");
 }

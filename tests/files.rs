@@ -200,13 +200,17 @@ fn cp_puts_a_file_in_every_container_of_a_cluster() {
 fn paths_with_spaces_quotes_and_dollars_reach_the_containers_unchanged() {
     let lab = deployed();
     let dir = scratch("odd");
-    let name = "it's a $x `y`.dat";
+    let name = "odd.dat";
     fs::write(dir.join(name), "odd=1\n").unwrap();
     let source = dir.join(name);
-    lab.swarmpi("a", &["cp", source.to_str().unwrap(), "mpi:odd dir $HOME/"])
-        .success();
+    let remote_dir = "it's a $HOME `id` dir";
+    lab.swarmpi(
+        "a",
+        &["cp", source.to_str().unwrap(), &format!("mpi:{remote_dir}/")],
+    )
+    .success();
     // An exact argv: each word arrives as typed, nothing expanded.
-    let remote = format!("odd dir $HOME/{name}");
+    let remote = format!("{remote_dir}/{name}");
     let read = lab.swarmpi("a", &["exec", "--", "cat", &remote]).success();
     assert_eq!(read.stdout, "odd=1\n", "{read}");
     let back = scratch("odd-back");

@@ -35,9 +35,18 @@ pub struct PairResult {
     pub verdict: String,
 }
 
-/// The overlay's MTU (a container's eth0) and what to say about it against
-/// the manager's underlay, if anything.
-pub async fn mtu_check(cluster: &OpenCluster) -> Result<(Option<u32>, Option<String>)> {
+/// The overlay's MTU as a container sees it, against the manager's network.
+pub struct MtuCheck {
+    pub overlay: Option<u32>,
+    /// What to say about it, if anything.
+    pub note: Option<String>,
+    /// More than the manager's network carries: every large message is
+    /// fragmented, or lost where fragments are dropped.
+    pub too_big: bool,
+}
+
+/// The overlay's MTU (a container's eth0) against the manager's underlay.
+pub async fn mtu_check(cluster: &OpenCluster) -> Result<MtuCheck> {
     let read = Remote::argv(["cat", "/sys/class/net/eth0/mtu"]);
     let output = cluster
         .head()
@@ -47,7 +56,11 @@ pub async fn mtu_check(cluster: &OpenCluster) -> Result<(Option<u32>, Option<Str
     let overlay: Option<u32> = output.stdout_text().trim().parse().ok();
     let manager = cluster.servers.iter().find(|s| s.leader).map(|s| s.addr.clone());
     let underlay = manager.and_then(|addr| net::interface_mtu(&addr));
-    Ok((overlay, overlay.and_then(|o| pairs::mtu_note(underlay, o))))
+    Ok(MtuCheck {
+        overlay,
+        note: overlay.and_then(|o| pairs::mtu_note(underlay, o)),
+        too_big: overlay.is_some_and(|o| pairs::mtu_too_big(underlay, o)),
+    })
 }
 
 /// Measures every pair; `mca` is passed to each mpirun.

@@ -163,6 +163,12 @@ pub const VXLAN_OVERHEAD: u32 = 50;
 /// What to say about the overlay's MTU against the manager's underlay, if
 /// anything: an overlay larger than the underlay carries (fragments or a
 /// black hole), or jumbo frames the overlay does not use.
+/// Whether the overlay's packets (with VXLAN's header) exceed what the
+/// underlay carries.
+pub fn mtu_too_big(underlay: Option<u32>, overlay: u32) -> bool {
+    underlay.is_some_and(|u| overlay > u.saturating_sub(VXLAN_OVERHEAD))
+}
+
 pub fn mtu_note(underlay: Option<u32>, overlay: u32) -> Option<String> {
     let underlay = underlay?;
     let fits = underlay.saturating_sub(VXLAN_OVERHEAD);

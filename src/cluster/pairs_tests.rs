@@ -123,6 +123,8 @@ fn mtu_notes_say_when_the_overlay_does_not_follow_the_underlay() {
         jumbo.contains("an overlay MTU of 8950 means fewer, larger packets"),
         "{jumbo}"
     );
+    assert!(mtu_too_big(Some(1500), 1550) && !mtu_too_big(Some(1500), 1450));
+    assert!(!mtu_too_big(None, 8950) && !mtu_too_big(Some(9000), 1450));
     let too_big = mtu_note(Some(1500), 8950).unwrap();
     assert!(
         too_big.contains("large messages are fragmented or lost; containers need an MTU of at most 1450"),

@@ -35,23 +35,25 @@ impl TryFrom<BenchArgs> for BenchOptions {
 }
 
 pub async fn run(ctx: &Context, options: BenchOptions) -> Result<Outcome> {
-    let (results, (overlay_mtu, mtu_note)) = with_cluster(ctx, &options.names, async |cluster| {
+    let (results, mtu) = with_cluster(ctx, &options.names, async |cluster| {
         let results = bench::measure(ctx, cluster, &options.mca).await?;
         Ok((results, bench::mtu_check(cluster).await?))
     })
     .await?;
-    let ok = results.iter().all(|r| r.ok);
+    // An overlay MTU the network cannot carry is off even where this
+    // network's fragments happen to arrive.
+    let ok = results.iter().all(|r| r.ok) && !mtu.too_big;
     if ctx.printer.json_mode() {
         ctx.printer.json(&json!({
             "cluster": options.names.cluster,
             "ok": ok,
-            "overlay_mtu": overlay_mtu,
-            "mtu_note": mtu_note,
+            "overlay_mtu": mtu.overlay,
+            "mtu_note": mtu.note,
             "pairs": results,
         }));
     } else {
         print_table(&ctx.printer, &results);
-        if let Some(note) = mtu_note {
+        if let Some(note) = mtu.note {
             ctx.printer.warn(note);
         }
     }
