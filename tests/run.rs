@@ -62,6 +62,12 @@ fn c_source_and_local_executable_both_run() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A file of this test's own for a child's stderr (shown when it fails).
+fn stderr_file(name: &str) -> std::fs::File {
+    let path = std::env::temp_dir().join(format!("swarmpi-{name}-{}.err", std::process::id()));
+    std::fs::File::create(path).unwrap()
+}
+
 /// `swarmpi run` of slow_print.c on server a, started in the background;
 /// returns once the first line of output has arrived (and that line).
 fn start_slow_print(ranks: &str, seconds: &str) -> (Child, BufReader<ChildStdout>, String) {
@@ -78,7 +84,7 @@ fn start_slow_print(ranks: &str, seconds: &str) -> (Child, BufReader<ChildStdout
         ])
         .args([&example("slow_print.c"), seconds])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr_file(&format!("slow-print-{ranks}-{seconds}")))
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -366,11 +372,16 @@ fn two_runs_at_once_on_one_cluster_both_work() {
     lab.swarmpi("a", &["run", "-n", "2", &example("slow_print.c"), "0"])
         .success();
     let (a, mut a_out, _) = start_slow_print("2", "3");
-    let (b, mut b_out, _) = start_slow_print("2", "3");
-    for (mut child, out) in [(a, &mut a_out), (b, &mut b_out)] {
+    let (b, mut b_out, _) = start_slow_print("2", "4");
+    for (mut child, out, seconds) in [(a, &mut a_out, "3"), (b, &mut b_out, "4")] {
         let mut second = String::new();
         out.read_line(&mut second).unwrap();
-        assert_eq!(second.trim(), "second line");
+        let err = std::env::temp_dir().join(format!(
+            "swarmpi-slow-print-2-{seconds}-{}.err",
+            std::process::id()
+        ));
+        let stderr = std::fs::read_to_string(err).unwrap_or_default();
+        assert_eq!(second.trim(), "second line", "stderr of the run:\n{stderr}");
         assert!(child.wait().unwrap().success());
     }
     drop(lab);
