@@ -124,3 +124,58 @@ fn a_job_outlives_its_killed_swarmpi_and_cancel_stops_every_rank() {
     lab.swarmpi("a", &["run", "-n", "4", &example("hello_mpi.cpp")])
         .success();
 }
+
+/// With more finished jobs than are kept, two jobs starting at once both
+/// prune old records (each tolerating the other's removals) and both run.
+#[test]
+fn two_jobs_starting_at_once_while_old_ones_are_pruned_both_run() {
+    let lab = deployed();
+    // Sixty finished records in the head, more than the 50 kept.
+    let plant = "for i in $(seq 1000 1059); do mkdir -p ~/.swarmpi/jobs/$i && \
+                 printf '{\"id\": %s, \"program\": \"old\", \"ranks\": 1, \"state\": \"exited\", \
+                 \"exit\": 0, \"started\": 1, \"ended\": 2}' $i > ~/.swarmpi/jobs/$i/meta.json; done";
+    lab.swarmpi("a", &["exec", "sh", "-c", plant]).success();
+    let program = example("slow_print.c");
+    lab.swarmpi("a", &["run", "-n", "2", &program, "0"]).success();
+    let start = || {
+        std::process::Command::new(format!("{}/scripts/lab", env!("CARGO_MANIFEST_DIR")))
+            .args([
+                "exec",
+                "a",
+                "--",
+                env!("CARGO_BIN_EXE_swarmpi"),
+                "-q",
+                "run",
+                "-n",
+                "2",
+                &program,
+                "1",
+            ])
+            .output()
+            .unwrap()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(start);
+        let b = s.spawn(start);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for run in [a, b] {
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{stdout}\n{stderr}");
+        assert_eq!(stdout.matches("second line").count(), 1, "{stdout}\n{stderr}");
+    }
+    // The pruning happened: at most 50 finished records are left.
+    let left = lab
+        .swarmpi(
+            "a",
+            &[
+                "exec",
+                "sh",
+                "-c",
+                "ls ~/.swarmpi/jobs | grep -c '^10[0-9][0-9]$' || test $? -eq 1",
+            ],
+        )
+        .success();
+    assert!(left.stdout.trim().parse::<u32>().unwrap() < 60, "{left}");
+}

@@ -277,6 +277,28 @@ fn a_restarted_gateway_keeps_working_without_repair() {
     lab.swarmpi("a", &["deploy", "--per-host", "2"]).success();
 }
 
+/// Regression: the gateway's host key was looked for in the last 100
+/// lines of its log, which Docker counts over stdout and stderr, so once
+/// sshd had logged 100 lines the next command took the gateway for gone
+/// and re-created it under a running job.
+#[test]
+fn a_gateway_with_a_long_sshd_log_is_not_taken_for_gone() {
+    let lab = deployed();
+    let created = || {
+        let inspect = ["inspect", "-f", "{{.Created}}", "swarmpi-mpi-gateway"];
+        lab.docker("a", &inspect).success().stdout
+    };
+    let before = created();
+    let flood = "for i in $(seq 200); do echo \"sshd log line $i\" > /proc/1/fd/2; done";
+    lab.docker("a", &["exec", "swarmpi-mpi-gateway", "sh", "-c", flood])
+        .success();
+    let run = lab
+        .swarmpi("a", &["run", "-n", "2", &example("hello_mpi.cpp")])
+        .success();
+    assert!(!run.stderr.contains("repaired"), "{run}");
+    assert_eq!(created(), before, "the gateway was re-created");
+}
+
 #[test]
 fn exec_runs_in_the_head_as_the_mpi_user() {
     let lab = deployed();

@@ -20,6 +20,7 @@
 import json
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -82,18 +83,21 @@ def claim(jobs):
 
 
 def prune(jobs, keep):
+    """Removes all but the `keep` newest finished jobs. Another job's
+    supervisor may be pruning the same ones at the same moment: what it
+    removed first is simply gone."""
     finished = []
     for name in os.listdir(jobs):
-        path = os.path.join(jobs, name, "meta.json")
-        if name.isdigit() and os.path.exists(path):
-            with open(path) as f:
+        if not name.isdigit():
+            continue
+        try:
+            with open(os.path.join(jobs, name, "meta.json")) as f:
                 if "exit" in json.load(f):
                     finished.append(int(name))
+        except (OSError, ValueError):
+            continue
     for job in sorted(finished)[:-keep] if keep > 0 else sorted(finished):
-        directory = os.path.join(jobs, str(job))
-        for name in os.listdir(directory):
-            os.unlink(os.path.join(directory, name))
-        os.rmdir(directory)
+        shutil.rmtree(os.path.join(jobs, str(job)), ignore_errors=True)
 
 
 def start(jobs, limit, keep, program, ranks, _, *command):

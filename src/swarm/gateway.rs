@@ -180,9 +180,10 @@ async fn info_of(
     let (true, Some(port)) = (running, port) else {
         return Ok(None);
     };
-    // Each start prints one report: the last is the running sshd's, among
-    // the log's last lines.
-    let options = LogsOptionsBuilder::default().stdout(true).tail("100").build();
+    // Each start prints one report (the gateway's stdout holds nothing
+    // else): the last is the running sshd's. Not `tail`: Docker counts its
+    // lines over both streams, and sshd's stderr would push the report out.
+    let options = LogsOptionsBuilder::default().stdout(true).build();
     let logs = engine.docker.logs(&names.gateway(), Some(options));
     let text = super::read_log(logs, "the gateway").await?;
     let latest = text.lines().filter_map(hostkey::parse_line).next_back();
