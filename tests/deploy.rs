@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use std::process::Stdio;
 
-use crate::harness::{Lab, interrupt, wait_for};
+use crate::harness::{Lab, in_container_as, interrupt, wait_for};
 
 const SERVERS: [&str; 2] = ["a", "b"];
 
@@ -362,10 +362,12 @@ fn redeploy_with_another_key_type_keeps_a_working_cluster() {
     assert_eq!(code, 0, "{status:#}");
     assert_eq!(status["totals"]["containers"], 2);
     assert_eq!(status["totals"]["sshd_reachable"], 2);
-    let keys = in_container(&lab, "mpi", "ls ~/.ssh/").success();
+    // In a member by name: a scaled-down container may still be stopping.
+    let keys = in_container_as(&lab, "mpi", "mpi-1", "mpi", "ls ~/.ssh/").success();
     assert!(keys.stdout.contains("id_ed25519"), "{keys}");
     // One container per server with 2 slots each: 4 ranks reach both.
-    let mpirun = in_container(&lab, "mpi", "mpirun -n 4 hostname | sort -u | wc -l").success();
+    let count = "mpirun -n 4 hostname | sort -u | wc -l";
+    let mpirun = in_container_as(&lab, "mpi", "mpi-1", "mpi", count).success();
     assert_eq!(mpirun.stdout.trim(), "2");
 }
 
