@@ -137,33 +137,15 @@ fn two_jobs_starting_at_once_while_old_ones_are_pruned_both_run() {
     lab.swarmpi("a", &["exec", "sh", "-c", plant]).success();
     let program = example("slow_print.c");
     lab.swarmpi("a", &["run", "-n", "2", &program, "0"]).success();
-    let start = || {
-        std::process::Command::new(format!("{}/scripts/lab", env!("CARGO_MANIFEST_DIR")))
-            .args([
-                "exec",
-                "a",
-                "--",
-                env!("CARGO_BIN_EXE_swarmpi"),
-                "-q",
-                "run",
-                "-n",
-                "2",
-                &program,
-                "1",
-            ])
-            .output()
-            .unwrap()
-    };
+    let start = || lab.swarmpi("a", &["-q", "run", "-n", "2", &program, "1"]);
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(start);
         let b = s.spawn(start);
         (a.join().unwrap(), b.join().unwrap())
     });
     for run in [a, b] {
-        let stdout = String::from_utf8_lossy(&run.stdout);
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        assert!(run.status.success(), "{stdout}\n{stderr}");
-        assert_eq!(stdout.matches("second line").count(), 1, "{stdout}\n{stderr}");
+        let run = run.success();
+        assert_eq!(run.stdout.matches("second line").count(), 1, "{run}");
     }
     // The pruning happened: at most 50 finished records are left.
     let left = lab
