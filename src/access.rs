@@ -57,6 +57,7 @@ pub async fn observe_deployed(ctx: &Context, names: &ClusterNames) -> Result<Dep
         subnet: &subnet,
         per_host: state.per_host,
         slots: state.slots,
+        host_ports: state.host_ports,
     };
     let (servers, seen) = crate::swarm::observe::gather(&engine, &shape).await?;
     let key = ClusterKey::load(&states.key_path(&names.cluster, state.key_type), state.key_type)?;
@@ -139,7 +140,7 @@ pub async fn connect_members(
     let on_ready = &on_ready;
     join_all(members.iter().map(|member| async move {
         let node = Wait::new(format!("sshd on {}", member.hostname), patience, cancel)
-            .retry(async || gateway.node(&member.hostname, member.ip, &member.host_key).await)
+            .retry(async || gateway.node(&member.hostname, member.ssh_addr(), &member.host_key).await)
             .await;
         if node.is_ok() {
             on_ready();

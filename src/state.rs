@@ -16,6 +16,7 @@ use crate::cluster::image::{Extension, default_image_ref};
 use crate::cluster::members::KeyType;
 use crate::cluster::members::Member;
 use crate::cluster::plan::Subnet;
+use crate::cluster::ports::PortBlock;
 use crate::cluster::resources::Resources;
 use crate::error::{ExitCode, UserError};
 
@@ -53,6 +54,10 @@ pub struct ClusterState {
     /// Per-container limits (none in a state written before they existed).
     #[serde(default)]
     pub resources: Resources,
+    /// On the servers' own network (`deploy --network host`): the cluster's
+    /// ports; None on the overlay.
+    #[serde(default)]
+    pub host_ports: Option<PortBlock>,
 }
 
 impl ClusterState {
@@ -323,6 +328,7 @@ mod tests {
                 memory: Some(1 << 30),
                 shm: None,
             },
+            host_ports: Some(PortBlock { base: 20512 }),
         };
         states.save(&state).unwrap();
         assert_eq!(states.load("mpi").unwrap(), Some(state));

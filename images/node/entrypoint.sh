@@ -28,6 +28,18 @@ else
     >/etc/ssh/sshd_config.d/10-role.conf
 fi
 
+# On the servers' own network (deploy --network host) the cluster's sshd
+# listens on the cluster's port, on every address of the server. A port
+# another program holds is said with exit status 75, which the manager
+# reads from the task's state and names.
+if [[ $role == node && -n ${SWARMPI_SSH_PORT:-} ]]; then
+  if [[ -n $(ss -Htln "sport = :$SWARMPI_SSH_PORT") ]]; then
+    echo "swarmpi: port $SWARMPI_SSH_PORT is already in use on this server" >&2
+    exit 75
+  fi
+  printf 'Port %s\n' "$SWARMPI_SSH_PORT" >>/etc/ssh/sshd_config.d/10-role.conf
+fi
+
 addrs=$(ip -4 -o addr show scope global | awk '{print $4}' | paste -sd, -)
 echo "swarmpi-hostkey task=${SWARMPI_TASK_ID:-$role} addrs=${addrs:-none} $(cat /etc/ssh/ssh_host_ed25519_key.pub)"
 exec /usr/sbin/sshd -D -e

@@ -190,6 +190,15 @@ pub enum KeyTypeArg {
     Ed25519,
 }
 
+/// Where MPI's traffic between containers goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetworkArg {
+    /// An overlay network: containers of their own, several per server.
+    Overlay,
+    /// The servers' own network: one container per server, at the wire's speed.
+    Host,
+}
+
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     #[command(flatten)]
@@ -206,6 +215,17 @@ pub struct DeployArgs {
     /// The node image (default: the one `swarmpi init` builds).
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
+
+    /// Where MPI's traffic goes: an overlay network, or the servers' own
+    /// network (one container per server; see docs/performance.md).
+    #[arg(long, value_enum, default_value = "overlay")]
+    pub network: NetworkArg,
+
+    /// With --network host: the first of the cluster's 512 ports on every
+    /// server (its sshd; Open MPI uses the rest). Default: a free block
+    /// from 20000.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
 
     /// The overlay network's subnet (default: Docker picks one).
     #[arg(long, value_name = "CIDR")]

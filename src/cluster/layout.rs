@@ -39,6 +39,9 @@ pub mod in_archive {
     pub const SSH_CONFIG: &str = ".ssh/config";
     pub const MCA_PARAMS: &str = ".openmpi/mca-params.conf";
     pub const HOSTFILE: &str = ".swarmpi/hostfile";
+    /// On the servers' network: `FIRST LAST`, the ports the keeper gives
+    /// jobs' daemons (keeper.py reads it).
+    pub const JOB_PORTS: &str = ".swarmpi/job-ports";
 
     /// The cluster key's files: `.ssh/id_rsa` and `.ssh/id_rsa.pub`.
     pub fn identity(file_name: &str) -> (String, String) {

@@ -11,6 +11,14 @@ use serde::{Deserialize, Serialize};
 use super::archive::{self, Entry};
 use super::layout::HOSTFILE;
 use super::plan::Subnet;
+use super::ports::PortBlock;
+
+/// sshd's port in a container on the overlay (its own network namespace).
+pub const OVERLAY_SSH_PORT: u16 = 22;
+
+fn overlay_ssh_port() -> u16 {
+    OVERLAY_SSH_PORT
+}
 
 /// One running container of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,10 +28,31 @@ pub struct Member {
     pub hostname: String,
     /// The server's swarm address.
     pub server: String,
+    /// Where its sshd listens: an overlay address, or (on the servers'
+    /// own network) the server's address.
     pub ip: Ipv4Addr,
+    #[serde(default = "overlay_ssh_port")]
+    pub port: u16,
     pub slots: u32,
     /// The container's host key, `ssh-ed25519 AAAA...`, as it printed it.
     pub host_key: String,
+}
+
+impl Member {
+    /// Where its sshd listens.
+    pub fn ssh_addr(&self) -> std::net::SocketAddrV4 {
+        std::net::SocketAddrV4::new(self.ip, self.port)
+    }
+
+    /// How ssh's known_hosts names it: `NAME,IP`, or `[NAME]:PORT,[IP]:PORT`
+    /// off port 22.
+    pub fn known_hosts_names(&self) -> String {
+        if self.port == OVERLAY_SSH_PORT {
+            format!("{},{}", self.hostname, self.ip)
+        } else {
+            format!("[{}]:{port},[{}]:{port}", self.hostname, self.ip, port = self.port)
+        }
+    }
 }
 
 /// Members in a stable order: by slot, which follows the hostnames.
@@ -68,7 +97,7 @@ pub fn hostfile(members: &[Member]) -> String {
 pub fn known_hosts(members: &[Member]) -> String {
     members
         .iter()
-        .map(|m| format!("{},{} {}\n", m.hostname, m.ip, m.host_key.trim()))
+        .map(|m| format!("{} {}\n", m.known_hosts_names(), m.host_key.trim()))
         .collect()
 }
 
@@ -79,23 +108,53 @@ pub fn ssh_config(members: &[Member], identity_file: &str) -> String {
     for m in members {
         text.push_str(&format!("Host {}\n    HostName {}\n", m.hostname, m.ip));
     }
+    // mpirun connects by address: every member of a cluster listens on one port.
+    let port = members.first().map_or(OVERLAY_SSH_PORT, |m| m.port);
     text.push_str(&format!(
-        "Host *\n    IdentityFile ~/.ssh/{identity_file}\n    StrictHostKeyChecking yes\n    BatchMode yes\n    ConnectTimeout 10\n"
+        "Host *\n    Port {port}\n    IdentityFile ~/.ssh/{identity_file}\n    StrictHostKeyChecking yes\n    BatchMode yes\n    ConnectTimeout 10\n"
     ));
     text
 }
 
+/// Where MPI's traffic between containers goes.
+#[derive(Debug, Clone, Copy)]
+pub enum DataPath<'a> {
+    /// The cluster's overlay network.
+    Overlay(&'a Subnet),
+    /// The servers' own network (`deploy --network host`): their swarm
+    /// addresses, the cluster's block of ports.
+    Host(PortBlock),
+}
+
 /// Open MPI's per-user defaults. Without the interface pinning, mpirun across
 /// servers hangs: it tries the docker_gwbridge address, which other servers
-/// cannot reach. The deployed hostfile becomes mpirun's default. Ranks in
-/// one container must not use vader's CMA single copy: Docker's default
-/// seccomp profile denies `process_vm_readv`, and every large message then
-/// fails with "Read -1, expected ..., errno = 1".
-pub fn mca_params(subnet: &Subnet) -> String {
-    format!(
-        "# written by swarmpi deploy\nbtl_tcp_if_include = {subnet}\noob_tcp_if_include = {subnet}\n\
-         orte_default_hostfile = {HOSTFILE}\nbtl_vader_single_copy_mechanism = none\n"
-    )
+/// cannot reach (on the servers' own network, any other address a server
+/// has). The deployed hostfile becomes mpirun's default. Ranks in one
+/// container must not use vader's CMA single copy: Docker's default seccomp
+/// profile denies `process_vm_readv`, and every large message then fails
+/// with "Read -1, expected ..., errno = 1".
+pub fn mca_params(path: DataPath<'_>) -> String {
+    let mut text = String::from("# written by swarmpi deploy\n");
+    match path {
+        DataPath::Overlay(subnet) => text.push_str(&format!(
+            "btl_tcp_if_include = {subnet}\noob_tcp_if_include = {subnet}\n"
+        )),
+        // Each container's interface is added where it is installed
+        // ([`install_files`]): Open MPI reads a CIDR list entry that no
+        // local interface holds as a warning, and a /32 as "any".
+        DataPath::Host(block) => {
+            let (btl_min, btl_count) = block.btl();
+            text.push_str(&format!(
+                "oob_tcp_dynamic_ipv4_ports = {}\noob_tcp_disable_ipv6_family = 1\n\
+                 btl_tcp_port_min_v4 = {btl_min}\nbtl_tcp_port_range_v4 = {btl_count}\nbtl_tcp_disable_family = 6\n",
+                block.by_hand()
+            ));
+        }
+    }
+    text.push_str(&format!(
+        "orte_default_hostfile = {HOSTFILE}\nbtl_vader_single_copy_mechanism = none\n"
+    ));
+    text
 }
 
 /// Total slots of the cluster.
@@ -110,7 +169,7 @@ pub fn gateway_authorized_key(public: &str, members: &[Member]) -> String {
     let mut options = vec!["restrict".to_string(), "command=\"false\"".to_string()];
     if !members.is_empty() {
         options.push("port-forwarding".to_string());
-        options.extend(members.iter().map(|m| format!("permitopen=\"{}:22\"", m.ip)));
+        options.extend(members.iter().map(|m| format!("permitopen=\"{}:{}\"", m.ip, m.port)));
     }
     format!("{} {}\n", options.join(","), public.trim())
 }
@@ -142,24 +201,39 @@ pub struct KeyFiles<'a> {
 }
 
 /// Unpacks [`cluster_files`] into the MPI user's home, private to the user.
-pub fn install_files() -> Remote {
+/// On the servers' network (`server` given), pins Open MPI to the
+/// interface that holds the server's address.
+pub fn install_files(server: Option<Ipv4Addr>) -> Remote {
     let [ssh, openmpi, swarmpi] = in_archive::DIRS;
-    Remote::script(
+    let unpack = Remote::script(
         "umask 077 && cd ~ && mkdir -p {} {} {} && tar -x --no-same-owner -f -",
         &[ssh, openmpi, swarmpi],
-    )
+    );
+    let Some(server) = server else {
+        return unpack;
+    };
+    let pin = Remote::script(
+        "dev=$(ip -o -4 addr show to {} | awk '{print $2; exit}') && [ -n \"$dev\" ] && \
+         printf 'btl_tcp_if_include = %s\\noob_tcp_if_include = %s\\n' \"$dev\" \"$dev\" >> {}",
+        &[&server.to_string(), in_archive::MCA_PARAMS],
+    );
+    unpack.and(pin)
 }
 
 /// The archive every container gets, relative to the MPI user's home:
 /// identical everywhere, built once. The private key is mode 0600.
-pub fn cluster_files(members: &[Member], key: &KeyFiles<'_>, subnet: &Subnet) -> std::io::Result<Vec<u8>> {
+pub fn cluster_files(members: &[Member], key: &KeyFiles<'_>, path: DataPath<'_>) -> std::io::Result<Vec<u8>> {
     let public = format!("{}\n", key.public.trim_end());
     let known_hosts = known_hosts(members);
     let config = ssh_config(members, key.file_name);
-    let mca = mca_params(subnet);
+    let mca = mca_params(path);
     let hostfile = hostfile(members);
     let (private_path, public_path) = in_archive::identity(key.file_name);
-    archive::pack(&[
+    let job_ports = match path {
+        DataPath::Host(block) => format!("{} {}\n", block.jobs().start(), block.jobs().end()),
+        DataPath::Overlay(_) => String::new(),
+    };
+    let mut entries = vec![
         Entry::file(&private_path, key.private.as_bytes(), 0o600),
         Entry::file(&public_path, public.as_bytes(), 0o644),
         // Containers let each other in (mpirun) by the cluster key; the
@@ -169,7 +243,11 @@ pub fn cluster_files(members: &[Member], key: &KeyFiles<'_>, subnet: &Subnet) ->
         Entry::file(in_archive::SSH_CONFIG, config.as_bytes(), 0o644),
         Entry::file(in_archive::MCA_PARAMS, mca.as_bytes(), 0o644),
         Entry::file(in_archive::HOSTFILE, hostfile.as_bytes(), 0o644),
-    ])
+    ];
+    if let DataPath::Host(_) = path {
+        entries.push(Entry::file(in_archive::JOB_PORTS, job_ports.as_bytes(), 0o644));
+    }
+    archive::pack(&entries)
 }
 
 /// A member for other modules' unit tests: `mpi-SLOT` on `server`.
@@ -181,6 +259,7 @@ pub(crate) fn test_member(slot: u32, server: &str, slots: u32) -> Member {
         hostname: format!("mpi-{slot}"),
         server: server.into(),
         ip: format!("10.0.1.{}", slot + 2).parse().expect("a test address"),
+        port: OVERLAY_SSH_PORT,
         slots,
         host_key: String::new(),
     }
@@ -197,6 +276,7 @@ mod tests {
             hostname: format!("mpi-{slot}"),
             server: "10.77.0.2".into(),
             ip: ip.parse().unwrap(),
+            port: OVERLAY_SSH_PORT,
             slots: 2,
             host_key: format!("ssh-ed25519 KEY{slot}"),
         }
@@ -236,16 +316,50 @@ mod tests {
     fn ssh_config_maps_names_and_keeps_host_key_checking() {
         let text = ssh_config(&[member(1, "10.0.1.3")], "id_rsa");
         assert!(text.contains("Host mpi-1\n    HostName 10.0.1.3\n"));
+        assert!(text.contains("Host *\n    Port 22\n"));
         assert!(text.contains("StrictHostKeyChecking yes"));
         assert!(!text.contains("StrictHostKeyChecking no"));
     }
 
     #[test]
     fn pins_both_transports_to_the_overlay() {
-        let text = mca_params(&Subnet::parse("10.0.1.0/24").unwrap());
+        let subnet = Subnet::parse("10.0.1.0/24").unwrap();
+        let text = mca_params(DataPath::Overlay(&subnet));
         assert!(text.contains("btl_tcp_if_include = 10.0.1.0/24"));
         assert!(text.contains("oob_tcp_if_include = 10.0.1.0/24"));
         assert!(text.contains("orte_default_hostfile = /home/mpi/.swarmpi/hostfile"));
+        assert!(text.contains("btl_vader_single_copy_mechanism = none"));
+    }
+
+    fn on_host_network(slot: u32, server: &str) -> Member {
+        let mut m = member(slot, server);
+        m.server = server.into();
+        m.port = 20000;
+        m
+    }
+
+    #[test]
+    fn on_the_servers_network_files_name_the_clusters_port() {
+        let members = [on_host_network(1, "10.77.0.2"), on_host_network(2, "10.77.0.3")];
+        assert_eq!(
+            known_hosts(&members),
+            "[mpi-1]:20000,[10.77.0.2]:20000 ssh-ed25519 KEY1\n[mpi-2]:20000,[10.77.0.3]:20000 ssh-ed25519 KEY2\n"
+        );
+        assert!(ssh_config(&members, "id_rsa").contains("Host *\n    Port 20000\n"));
+        assert!(gateway_authorized_key("ssh-ed25519 GW", &members).contains("permitopen=\"10.77.0.3:20000\""));
+    }
+
+    #[test]
+    fn on_the_servers_network_mpi_is_pinned_to_their_addresses_and_the_clusters_ports() {
+        let members = [on_host_network(2, "10.77.0.3"), on_host_network(1, "10.77.0.2")];
+        let text = mca_params(DataPath::Host(PortBlock::new(20000).unwrap()));
+        assert!(!text.contains("if_include"), "pinned per container: {text}");
+        assert!(text.contains("oob_tcp_dynamic_ipv4_ports = 20031\n"), "{text}");
+        let install = install_files(Some("10.77.0.3".parse().unwrap()));
+        assert!(install.as_str().contains("ip -o -4 addr show to 10.77.0.3 "), "{}", install.as_str());
+        assert!(install.as_str().ends_with(">> .openmpi/mca-params.conf"), "{}", install.as_str());
+        assert!(!install_files(None).as_str().contains("if_include"));
+        assert!(text.contains("btl_tcp_port_min_v4 = 20032\nbtl_tcp_port_range_v4 = 480\n"));
         assert!(text.contains("btl_vader_single_copy_mechanism = none"));
     }
 
@@ -270,7 +384,7 @@ mod tests {
             public: "ssh-ed25519 PUB",
         };
         let subnet = Subnet::parse("10.0.1.0/24").unwrap();
-        let bytes = cluster_files(&[member(1, "10.0.1.3")], &key, &subnet).unwrap();
+        let bytes = cluster_files(&[member(1, "10.0.1.3")], &key, DataPath::Overlay(&subnet)).unwrap();
         let mut archive = tar::Archive::new(&bytes[..]);
         let modes: Vec<(String, u32)> = archive
             .entries()

@@ -15,6 +15,7 @@ pub mod names;
 pub mod observe;
 pub mod pairs;
 pub mod placement;
+pub mod ports;
 pub mod plan;
 pub mod program;
 pub mod remote;

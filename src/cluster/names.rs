@@ -7,6 +7,8 @@ use crate::error::UserError;
 pub const CLUSTER_LABEL: &str = "org.swarmpi.cluster";
 /// The label recording which key and image a gateway container was made
 /// with (it is re-created when either changes).
+/// On a service on the servers' own network: the first port of its block.
+pub const PORTS_LABEL: &str = "org.swarmpi.ports";
 pub const GATEWAY_MADE_WITH_LABEL: &str = "org.swarmpi.gateway.made-with";
 pub const DEFAULT_CLUSTER: &str = "mpi";
 /// `swarmpi doctor`'s probe network and service: '_' keeps it apart from

@@ -11,6 +11,7 @@ use super::hostkey::HostKeyReport;
 use super::members::{self, Member};
 use super::names::ClusterNames;
 use super::plan::{self, Subnet};
+use super::ports::PortBlock;
 use super::servers::Server;
 use crate::error::{ExitCode, UserError};
 
@@ -104,6 +105,9 @@ pub struct Shape<'a> {
     pub subnet: &'a Subnet,
     pub per_host: u32,
     pub slots: Option<u32>,
+    /// On the servers' own network: the cluster's ports (its sshd at the
+    /// server's address); None on the overlay.
+    pub host_ports: Option<PortBlock>,
 }
 
 enum Verdict {
@@ -119,6 +123,9 @@ pub enum Fault {
     MissingImage { server: String, error: String },
     /// A container on `server` failed or was rejected.
     Failed { server: String, error: String },
+    /// On the servers' own network, `port` on `server` is taken by another
+    /// program (the container said so and stopped).
+    PortTaken { server: String, port: u16 },
     /// `server` is not Ready and Active while it runs `container`.
     ServerUnusable {
         server: String,
@@ -134,6 +141,10 @@ impl std::fmt::Display for Fault {
                 write!(f, "{server} does not have the node image ({error})")
             }
             Fault::Failed { server, error } => write!(f, "a container on {server} failed: {error}"),
+            Fault::PortTaken { server, port } => write!(
+                f,
+                "port {port} is already in use on {server}: the cluster's sshd cannot listen there"
+            ),
             Fault::ServerUnusable {
                 server,
                 state,
@@ -165,7 +176,7 @@ pub fn classify(facts: &Facts<'_>, shape: &Shape<'_>) -> Observation {
         {
             let server =
                 server_of(facts.servers, &task.node_id).map_or_else(|| "a server".to_string(), Server::label);
-            observation.faults.push(describe_fault(&server, &task.error));
+            observation.faults.push(describe_fault(&server, &task.error, shape.host_ports));
         }
         observation.faults.dedup();
     }
@@ -182,7 +193,7 @@ fn judge(task: &Task, facts: &Facts<'_>, shape: &Shape<'_>) -> Verdict {
     let hostname = shape.names.hostname(task.slot);
     let server_label = server.map_or_else(|| "an unassigned server".to_string(), Server::label);
     if matches!(task.state, TaskState::Rejected | TaskState::Failed) {
-        return Verdict::Fault(describe_fault(&server_label, &task.error));
+        return Verdict::Fault(describe_fault(&server_label, &task.error, shape.host_ports));
     }
     if let Some(server) = server
         && !server.usable()
@@ -194,11 +205,15 @@ fn judge(task: &Task, facts: &Facts<'_>, shape: &Shape<'_>) -> Verdict {
         });
     }
     let report = facts.reports.get(&task.id);
-    let ip = facts
-        .addresses
-        .get(&task.id)
-        .copied()
-        .filter(|ip| shape.subnet.contains(*ip));
+    let ip = match shape.host_ports {
+        // On the servers' own network a container is reached at its server.
+        Some(_) => server.and_then(|s| s.addr.parse::<Ipv4Addr>().ok()),
+        None => facts
+            .addresses
+            .get(&task.id)
+            .copied()
+            .filter(|ip| shape.subnet.contains(*ip)),
+    };
     match (task.state, server, report, ip) {
         (TaskState::Running, Some(server), Some(report), Some(ip)) if task.current => {
             Verdict::Member(Member {
@@ -207,6 +222,7 @@ fn judge(task: &Task, facts: &Facts<'_>, shape: &Shape<'_>) -> Verdict {
                 hostname,
                 server: server.addr.clone(),
                 ip,
+                port: shape.host_ports.map_or(members::OVERLAY_SSH_PORT, PortBlock::ssh),
                 slots: plan::slots_for(server.cpus, shape.per_host, shape.slots),
                 host_key: report.key.clone(),
             })
@@ -219,10 +235,22 @@ fn judge(task: &Task, facts: &Facts<'_>, shape: &Shape<'_>) -> Verdict {
     }
 }
 
-/// A failed or rejected task: a missing image is told apart (its fix is
-/// known).
-pub fn describe_fault(server: &str, error: &str) -> Fault {
+/// The node image's entrypoint exits with this when its sshd's port is
+/// taken (images/node/entrypoint.sh); Docker reports "non-zero exit (75)".
+pub const PORT_TAKEN_EXIT: u8 = 75;
+
+/// A failed or rejected task: a missing image and a taken port are told
+/// apart (their fixes are known).
+pub fn describe_fault(server: &str, error: &str, host_ports: Option<PortBlock>) -> Fault {
     let (server, error) = (server.to_string(), error.to_string());
+    if let Some(block) = host_ports
+        && error.contains(&format!("non-zero exit ({PORT_TAKEN_EXIT})"))
+    {
+        return Fault::PortTaken {
+            server,
+            port: block.ssh(),
+        };
+    }
     if error.contains("No such image") {
         Fault::MissingImage { server, error }
     } else {

@@ -17,6 +17,9 @@ pub struct ShellSession<'a> {
     pub key: &'a Path,
     pub gateway_port: u16,
     pub container_ip: &'a str,
+    /// Its sshd's port: 22 on the overlay, the cluster's on the servers'
+    /// network.
+    pub container_port: u16,
 }
 
 /// Options that make the client ignore the user's ssh setup.
@@ -80,6 +83,7 @@ pub fn shell_args(session: &ShellSession) -> Result<Vec<String>, UserError> {
     let proxy_command = format!("{} -W %h:%p", line.join(" ").replace('%', "%%"));
     let mut args = common;
     args.extend(["-o".into(), format!("ProxyCommand={proxy_command}")]);
+    args.extend(["-p".into(), session.container_port.to_string()]);
     args.push("-t".into());
     args.push(login(session.container_ip));
     Ok(args)
@@ -95,7 +99,16 @@ mod tests {
             key,
             gateway_port: 2222,
             container_ip: "10.0.9.3",
+            container_port: 22,
         }
+    }
+
+    #[test]
+    fn a_container_on_the_servers_network_is_reached_at_its_clusters_port() {
+        let mut on_host = session(Path::new("/s/kh"), Path::new("/s/k"));
+        on_host.container_port = 20000;
+        let args = shell_args(&on_host).unwrap();
+        assert_eq!(args[args.len() - 4..], ["-p", "20000", "-t", "mpi@10.0.9.3"]);
     }
 
     #[test]

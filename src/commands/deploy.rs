@@ -4,13 +4,14 @@
 
 use anyhow::Result;
 
-use crate::cli::{DeployArgs, KeyTypeArg};
+use crate::cli::{DeployArgs, KeyTypeArg, NetworkArg};
 use crate::cluster::names::ClusterNames;
 use crate::cluster::plan::{self, Subnet};
+use crate::cluster::ports::PortBlock;
 use crate::cluster::resources::{self, Resources};
 use crate::context::Context;
-use crate::converge::{self, Request};
-use crate::error::Outcome;
+use crate::converge::{self, Plane, Request};
+use crate::error::{Outcome, UserError};
 use crate::ssh::KeyType;
 use crate::swarm::network::NetworkOptions;
 
@@ -19,6 +20,7 @@ impl TryFrom<DeployArgs> for Request {
     type Error = anyhow::Error;
 
     fn try_from(args: DeployArgs) -> Result<Request> {
+        let plane = plane(&args)?;
         let names: ClusterNames = args.cluster.try_into()?;
         plan::check_per_host(args.per_host)?;
         plan::check_slots(args.slots)?;
@@ -54,8 +56,38 @@ impl TryFrom<DeployArgs> for Request {
                 KeyTypeArg::Ed25519 => KeyType::Ed25519,
             },
             rotate_key: args.rotate_key,
+            plane,
         })
     }
+}
+
+/// The data plane asked for, refusing options that do not fit it.
+fn plane(args: &DeployArgs) -> Result<Plane, UserError> {
+    if args.network == NetworkArg::Overlay {
+        if args.port.is_some() {
+            return Err(UserError::usage("--port is for --network host: on the overlay every container has its own address")
+                .hint("add --network host, or leave --port out"));
+        }
+        return Ok(Plane::Overlay);
+    }
+    let refuse = |option: &str, why: &str| {
+        Err(UserError::usage(format!("{option} does not fit --network host: {why}"))
+            .hint(format!("leave {option} out, or deploy on the overlay (without --network host)")))
+    };
+    if args.per_host > 1 {
+        return refuse(
+            "--per-host above 1",
+            "a container on the servers' own network shares its server's addresses and ports, so one per server;              it gets every CPU as slots, and its ranks share memory",
+        );
+    }
+    if args.encrypted {
+        return refuse("--encrypted", "it encrypts the overlay, which MPI does not use on the servers' network");
+    }
+    if args.mtu.is_some() {
+        return refuse("--mtu", "the servers' network has its own MTU");
+    }
+    let port = args.port.map(PortBlock::new).transpose()?;
+    Ok(Plane::Host { port })
 }
 
 pub async fn run(ctx: &Context, request: Request) -> Result<Outcome> {

@@ -23,11 +23,13 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
     let port = cluster.gateway_info.port;
     let pinned = format!(
         "[127.0.0.1]:{port} {}\n{} {}\n",
-        cluster.gateway_info.host_key, head.ip, head.host_key
+        cluster.gateway_info.host_key,
+        head.known_hosts_names(),
+        head.host_key
     );
     std::fs::write(&known_hosts, pinned)
         .with_context(|| format!("could not write {}", known_hosts.display()))?;
-    let (ip, hostname) = (head.ip, head.hostname.clone());
+    let (ip, container_port, hostname) = (head.ip, head.port, head.hostname.clone());
     cluster.close().await;
     ctx.printer
         .info(format!("connecting to {hostname} ({ip}) as {MPI_USER}"));
@@ -37,6 +39,7 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
         key: &cluster.gateway_key_path,
         gateway_port: port,
         container_ip: &ip,
+        container_port,
     })?;
     // ssh runs ProxyCommand with $SHELL: the quoting above is POSIX sh's.
     let status = std::process::Command::new("ssh")

@@ -12,6 +12,7 @@ use crate::access;
 use crate::cluster::members::{self, Member};
 use crate::cluster::observe::{self, Fault, Shape};
 use crate::cluster::plan::Subnet;
+use crate::cluster::ports::PortBlock;
 use crate::cluster::servers;
 use crate::error::{ExitCode, UserError};
 use crate::ssh::{ClusterKey, Gateway, Node};
@@ -32,7 +33,14 @@ const SSH_PATIENCE: Duration = Duration::from_secs(20);
 impl Converge<'_> {
     /// For a server without the image: the exact command that gives it the
     /// image this manager recorded, or how to get an explicit one there.
-    fn image_hint(&self, fault: &Fault) -> Option<String> {
+    fn fault_hint(&self, fault: &Fault) -> Option<String> {
+        if let Fault::PortTaken { port, .. } = fault {
+            return Some(format!(
+                "on that server, `ss -ltnp 'sport = :{port}'` shows what listens there; stop it, \
+                 or deploy with --port P to give the cluster another block of {} ports",
+                crate::cluster::ports::BLOCK
+            ));
+        }
         if !matches!(fault, Fault::MissingImage { .. }) {
             return None;
         }
@@ -52,12 +60,17 @@ impl Converge<'_> {
 
     /// Polls the swarm until every container runs and reported its host key,
     /// failing fast on faults, a lost server, and when progress stalls.
-    pub(super) async fn wait_for_members(&self, subnet: &Subnet) -> Result<Vec<Member>> {
+    pub(super) async fn wait_for_members(
+        &self,
+        subnet: &Subnet,
+        host_ports: Option<PortBlock>,
+    ) -> Result<Vec<Member>> {
         let shape = Shape {
             names: &self.request.names,
             subnet,
             per_host: self.request.per_host,
             slots: self.request.slots,
+            host_ports,
         };
         let bar = self
             .ctx
@@ -75,7 +88,7 @@ impl Converge<'_> {
             bar.set_position(seen.members.len() as u64);
             if let Some(fault) = seen.faults.first() {
                 let error = UserError::new(ExitCode::ClusterNotReady, fault.to_string());
-                return Err(match self.image_hint(fault) {
+                return Err(match self.fault_hint(fault) {
                     Some(hint) => error.hint(hint),
                     None => error,
                 }
@@ -131,7 +144,7 @@ impl Converge<'_> {
                 Ok(())
             }
             (Ok(nodes), Some(files)) => {
-                let distributed = self.distribute(&nodes, files).await;
+                let distributed = self.distribute(&nodes, members, files).await;
                 close(&nodes).await;
                 distributed.map(|()| {
                     let took = started.elapsed().as_secs_f64();
@@ -172,12 +185,13 @@ impl Converge<'_> {
     }
 
     /// The same archive to every container, concurrently.
-    async fn distribute(&self, nodes: &[Node], files: &[u8]) -> Result<()> {
+    async fn distribute(&self, nodes: &[Node], members: &[Member], files: &[u8]) -> Result<()> {
         let bar = self.ctx.printer.bar(nodes.len() as u64, "files distributed");
-        let results = join_all(nodes.iter().map(|node| {
+        let on_host = matches!(self.request.plane, super::Plane::Host { .. });
+        let results = join_all(nodes.iter().zip(members).map(|(node, member)| {
             let bar = bar.clone();
             async move {
-                let install = members::install_files();
+                let install = members::install_files(on_host.then_some(member.ip));
                 let output = node.ask("installing the cluster files", &install, files).await?;
                 if output.code != 0 {
                     anyhow::bail!(

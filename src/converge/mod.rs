@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::cluster::digest;
-use crate::cluster::members::{cluster_files, gateway_authorized_key};
+use crate::cluster::members::{DataPath, cluster_files, gateway_authorized_key};
 use crate::cluster::names::ClusterNames;
 use crate::cluster::plan;
+use crate::cluster::ports::{self, PortBlock};
 use crate::cluster::resources::Resources;
 use crate::cluster::servers::Server;
 use crate::context::Context;
@@ -42,6 +43,17 @@ pub struct Request {
     pub resources: Resources,
     /// Make a new cluster key and put it everywhere in place of the old.
     pub rotate_key: bool,
+    pub plane: Plane,
+}
+
+/// Where MPI's traffic between containers goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plane {
+    /// The cluster's overlay network (VXLAN between servers).
+    Overlay,
+    /// The servers' own network: one container per server, its sshd on the
+    /// cluster's port (`port`, or the block it had, or a free one).
+    Host { port: Option<PortBlock> },
 }
 
 /// Deploys (or reshapes) the cluster; on failure of a first deploy, removes
@@ -163,6 +175,10 @@ pub async fn repair(ctx: &Context, state: &ClusterState) -> Result<()> {
         key_type: state.key_type,
         resources: state.resources,
         rotate_key: false,
+        plane: match state.host_ports {
+            Some(block) => Plane::Host { port: Some(block) },
+            None => Plane::Overlay,
+        },
     };
     let quiet = Context {
         settings: ctx.settings.clone(),
@@ -210,6 +226,7 @@ impl Converge<'_> {
 
     async fn run(&self, previous: Option<ClusterState>) -> Result<()> {
         let names = &self.request.names;
+        let host_ports = self.host_ports(previous.as_ref()).await?;
         let key = self.cluster_key(previous.as_ref())?;
         let manager_key = self.gateway_key()?;
         let gateway_public = manager_key.public_openssh()?;
@@ -222,6 +239,7 @@ impl Converge<'_> {
             secret: secret.clone(),
             resources: self.request.resources,
             shm_bytes: self.request.resources.shm_bytes(self.max_slots()),
+            host_ports,
         };
         // The gateway's start (its first attachment to a new overlay network)
         // is as slow as the containers': start both at once.
@@ -234,11 +252,12 @@ impl Converge<'_> {
         self.report_changes(network_created, service_change, gateway_change);
         self.phase("network, secret, service and gateway in place");
 
-        let members = self.wait_for_members(&network.subnet).await?;
+        let members = self.wait_for_members(&network.subnet, host_ports).await?;
         self.phase("every container running with its host key");
         let line = gateway_authorized_key(&gateway_public, &members);
         gateway::authorize(self.engine, names, &line).await?;
-        let files = key.with_files(|key| cluster_files(&members, key, &network.subnet))??;
+        let path = host_ports.map_or(DataPath::Overlay(&network.subnet), DataPath::Host);
+        let files = key.with_files(|key| cluster_files(&members, key, path))??;
         let state = ClusterState {
             name: names.cluster.clone(),
             image: self.image.clone(),
@@ -249,6 +268,7 @@ impl Converge<'_> {
             members,
             files_sha256: digest::sha256_hex(&files),
             resources: self.request.resources,
+            host_ports,
         };
         let unchanged =
             previous.as_ref() == Some(&state) && service_change == Change::Unchanged && !network_created;
@@ -313,6 +333,41 @@ impl Converge<'_> {
         let key = ClusterKey::generate(key_type)?;
         write_atomically(&path, key.private_openssh()?.as_bytes(), 0o600)?;
         Ok(key)
+    }
+
+    /// On the servers' own network, the cluster's ports: those asked for,
+    /// else those it had, else a free block; none on the overlay. A
+    /// cluster does not change its network in place.
+    async fn host_ports(&self, previous: Option<&ClusterState>) -> Result<Option<PortBlock>> {
+        let names = &self.request.names;
+        let had = previous.map(|p| p.host_ports);
+        let asked = match self.request.plane {
+            Plane::Overlay => None,
+            Plane::Host { port } => Some(port),
+        };
+        if let Some(had) = had
+            && had.is_some() != asked.is_some()
+        {
+            let (now, then) = match had {
+                Some(_) => ("the servers' own network (--network host)", "the overlay"),
+                None => ("the overlay", "the servers' own network"),
+            };
+            return Err(UserError::usage(format!(
+                "cluster {} runs on {now}: it cannot move to {then} in place",
+                names.cluster
+            ))
+            .hint(format!(
+                "run `swarmpi down --name {}` first, or deploy another cluster with --name",
+                names.cluster
+            ))
+            .into());
+        }
+        let Some(asked) = asked else {
+            return Ok(None);
+        };
+        let asked = asked.or(had.flatten());
+        let taken = service::port_blocks_in_use(self.engine, names).await?;
+        Ok(Some(ports::choose(asked, &taken)?))
     }
 
     /// The existing network if it fits the request, else a new one; true

@@ -22,12 +22,15 @@ import os
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 POLL = 0.05
 LOST = 255
+# On the servers' own network: "FIRST LAST", the ports jobs' daemons use.
+JOB_PORTS = "~/.swarmpi/job-ports"
 
 
 def fail(message, code=3):
@@ -122,6 +125,32 @@ def start(jobs, limit, keep, program, ranks, _, *command):
     os._exit(0)
 
 
+def job_port(job):
+    """On the servers' own network, a port for this job's daemons: Open MPI
+    binds every port of the list it is given, so each job gets one of its
+    own, free here (every job's mpirun runs in this container, so a port no
+    mpirun holds here is held by no daemon of this cluster elsewhere).
+    Jobs start their search at different ports, so two starting at once
+    do not pick the same."""
+    try:
+        with open(os.path.expanduser(JOB_PORTS)) as f:
+            first, last = (int(word) for word in f.read().split())
+    except (OSError, ValueError):
+        return None
+    count = last - first + 1
+    for i in range(count):
+        port = first + (int(job) - 1 + i) % count
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.bind(("0.0.0.0", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            probe.close()
+    return None
+
+
 def supervise(jobs, job, meta, limit, command):
     # A handler, not SIG_IGN: mpirun gets its default back at exec, and the
     # supervisor lives on to record how the job ended.
@@ -133,6 +162,9 @@ def supervise(jobs, job, meta, limit, command):
     env = dict(os.environ, SWARMPI_JOB=meta["tag"])
     exported = [v for v in env.get("OMPI_MCA_mca_base_env_list", "").split(";") if v]
     env["OMPI_MCA_mca_base_env_list"] = ";".join(exported + ["SWARMPI_JOB"])
+    port = job_port(job)
+    if port is not None:
+        env["OMPI_MCA_oob_tcp_dynamic_ipv4_ports"] = str(port)
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.DEVNULL, cwd=os.path.expanduser("~"), env=env)
     output = open(os.path.join(jobs, job, "output"), "ab")

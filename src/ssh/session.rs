@@ -136,17 +136,20 @@ impl Gateway {
         })
     }
 
-    /// A session to a container, tunnelled through the gateway to `ip:22`.
-    pub async fn node(&self, name: &str, ip: std::net::Ipv4Addr, host_key: &str) -> Result<Node> {
+    /// A session to a container, tunnelled through the gateway to its sshd
+    /// at `addr` (an overlay address and 22, or its server's and the
+    /// cluster's port).
+    pub async fn node(&self, name: &str, addr: std::net::SocketAddrV4, host_key: &str) -> Result<Node> {
+        let ip = addr.ip();
         let handler = PinnedHostKey {
             expected: parse_host_key(name, host_key)?,
         };
         let open = async {
             let channel = self
                 .handle
-                .channel_open_direct_tcpip(ip.to_string(), 22, "127.0.0.1", 0)
+                .channel_open_direct_tcpip(ip.to_string(), u32::from(addr.port()), "127.0.0.1", 0)
                 .await
-                .with_context(|| format!("the gateway could not reach {name} at {ip}:22"))?;
+                .with_context(|| format!("the gateway could not reach {name} at {addr}"))?;
             client::connect_stream(client_config(), channel.into_stream(), handler)
                 .await
                 .map_err(|e| connect_error(name, e))

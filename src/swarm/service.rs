@@ -17,8 +17,9 @@ use super::client::{Engine, daemon_message, is_not_found};
 use super::secret::KeySecret;
 use crate::cluster::hostkey::{self, HostKeyReport};
 use crate::cluster::layout::MANAGER_KEY_SECRET_FILE;
-use crate::cluster::names::ClusterNames;
+use crate::cluster::names::{CLUSTER_LABEL, ClusterNames, PORTS_LABEL};
 use crate::cluster::observe::{Task, TaskState};
+use crate::cluster::ports::PortBlock;
 use crate::cluster::resources::Resources;
 
 /// A restarted container waits this long (ns) before it starts again.
@@ -35,7 +36,13 @@ pub struct ServiceShape {
     pub resources: Resources,
     /// The size of each container's /dev/shm.
     pub shm_bytes: u64,
+    /// On the servers' own network: the cluster's ports (sshd on the
+    /// first); None on the overlay.
+    pub host_ports: Option<PortBlock>,
 }
+
+/// Swarm's name for the servers' own network.
+const HOST_NETWORK: &str = "host";
 
 /// What `ensure` did to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,10 +53,14 @@ pub enum Change {
 }
 
 fn container_spec(names: &ClusterNames, shape: &ServiceShape) -> TaskSpecContainerSpec {
+    let mut env = vec!["SWARMPI_TASK_ID={{.Task.ID}}".to_string()];
+    if let Some(block) = shape.host_ports {
+        env.push(format!("SWARMPI_SSH_PORT={}", block.ssh()));
+    }
     TaskSpecContainerSpec {
         image: Some(shape.image.clone()),
         hostname: Some(names.hostname_template()),
-        env: Some(vec!["SWARMPI_TASK_ID={{.Task.ID}}".into()]),
+        env: Some(env),
         labels: Some(super::labels(names)),
         secrets: Some(vec![TaskSpecContainerSpecSecrets {
             file: Some(TaskSpecContainerSpecFile {
@@ -76,9 +87,17 @@ fn container_spec(names: &ClusterNames, shape: &ServiceShape) -> TaskSpecContain
 }
 
 fn service_spec(names: &ClusterNames, shape: &ServiceShape) -> ServiceSpec {
+    let mut labels = super::labels(names);
+    let network = match shape.host_ports {
+        Some(block) => {
+            labels.insert(PORTS_LABEL.to_string(), block.base.to_string());
+            HOST_NETWORK.to_string()
+        }
+        None => names.network(),
+    };
     ServiceSpec {
         name: Some(names.service()),
-        labels: Some(super::labels(names)),
+        labels: Some(labels),
         task_template: Some(TaskSpec {
             container_spec: Some(container_spec(names, shape)),
             resources: Some(TaskSpecResources {
@@ -99,7 +118,7 @@ fn service_spec(names: &ClusterNames, shape: &ServiceShape) -> ServiceSpec {
                 ..Default::default()
             }),
             networks: Some(vec![NetworkAttachmentConfig {
-                target: Some(names.network()),
+                target: Some(network),
                 ..Default::default()
             }]),
             ..Default::default()
@@ -188,15 +207,43 @@ fn same_shape(current: &ServiceSpec, wanted: &ServiceSpec) -> bool {
     key(current) == key(wanted)
 }
 
-/// What a task's containers are made of: its image and key secret.
-fn container_of(task: &TaskSpec) -> (Option<String>, Option<String>) {
+/// What a task's containers are made of: image, key secret, environment
+/// (which holds the sshd port on the servers' network). Not the network:
+/// Docker keeps its ID where swarmpi gives a name.
+type MadeOf = (Option<String>, Option<String>, Option<Vec<String>>);
+
+fn container_of(task: &TaskSpec) -> MadeOf {
     let container = task.container_spec.as_ref();
     let image = container.and_then(|c| c.image.clone());
     let secret = container
         .and_then(|c| c.secrets.as_ref())
         .and_then(|s| s.first())
         .and_then(|s| s.secret_name.clone());
-    (image, secret)
+    let env = container.and_then(|c| c.env.clone());
+    (image, secret, env)
+}
+
+/// The port blocks of the swarm's clusters on the servers' own network,
+/// but `names`'s own: (cluster, block).
+pub async fn port_blocks_in_use(engine: &Engine, names: &ClusterNames) -> Result<Vec<(String, PortBlock)>> {
+    let filters = HashMap::from([("label".to_string(), vec![PORTS_LABEL.to_string()])]);
+    let options = bollard::query_parameters::ListServicesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    let services = engine
+        .docker
+        .list_services(Some(options))
+        .await
+        .context("could not list the swarm's services")?;
+    Ok(services
+        .into_iter()
+        .filter_map(|s| {
+            let labels = s.spec?.labels?;
+            let cluster = labels.get(CLUSTER_LABEL)?.clone();
+            let base = labels.get(PORTS_LABEL)?.parse().ok()?;
+            (cluster != names.cluster).then_some((cluster, PortBlock { base }))
+        })
+        .collect())
 }
 
 /// Whether the service exists (whatever the state on this manager says).
@@ -237,7 +284,7 @@ pub async fn list_tasks(engine: &Engine, names: &ClusterNames) -> Result<Vec<Tas
     Ok(tasks.into_iter().map(|t| task_of(t, wanted.as_ref())).collect())
 }
 
-fn task_of(task: bollard::models::Task, wanted: Option<&(Option<String>, Option<String>)>) -> Task {
+fn task_of(task: bollard::models::Task, wanted: Option<&MadeOf>) -> Task {
     use bollard::models::TaskState as Docker;
     let current = wanted.is_none_or(|w| task.spec.as_ref().map(container_of).as_ref() == Some(w));
     let status = task.status.unwrap_or_default();
