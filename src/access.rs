@@ -10,6 +10,7 @@ use futures_util::future::join_all;
 use crate::cluster::members::Member;
 use crate::cluster::names::ClusterNames;
 use crate::cluster::observe::{self, Observation, Shape};
+use crate::cluster::ports::PortBlock;
 use crate::cluster::servers::Server;
 use crate::context::Context;
 use crate::error::{ExitCode, UserError};
@@ -140,7 +141,11 @@ pub async fn connect_members(
     let on_ready = &on_ready;
     join_all(members.iter().map(|member| async move {
         let node = Wait::new(format!("sshd on {}", member.hostname), patience, cancel)
-            .retry(async || gateway.node(&member.hostname, member.ssh_addr(), &member.host_key).await)
+            .retry(async || {
+                gateway
+                    .node(&member.hostname, member.ssh_addr(), &member.host_key)
+                    .await
+            })
             .await;
         if node.is_ok() {
             on_ready();
@@ -175,6 +180,10 @@ pub struct OpenCluster {
     pub gateway_info: GatewayInfo,
     pub key_path: std::path::PathBuf,
     pub gateway_key_path: std::path::PathBuf,
+    /// The node image it was deployed with.
+    pub image: String,
+    /// On the servers' own network: its ports; None on the overlay.
+    pub host_ports: Option<PortBlock>,
 }
 
 impl OpenCluster {
@@ -208,6 +217,7 @@ pub async fn open_cluster(ctx: &Context, names: &ClusterNames, deployed: Deploye
         return Err(not_ready(names, reason).into());
     }
     let (gateway, gateway_info) = gateway_session(ctx, names, &deployed).await?;
+    let (image, host_ports) = (deployed.state.image.clone(), deployed.state.host_ports);
     let members = deployed.state.members;
     let sessions = connect_members(&gateway, &members, PATIENCE, &ctx.cancel, || {}).await;
     let mut open = Vec::with_capacity(members.len());
@@ -231,5 +241,7 @@ pub async fn open_cluster(ctx: &Context, names: &ClusterNames, deployed: Deploye
         gateway_info,
         key_path: states.key_path(&names.cluster, deployed.key.key_type()),
         gateway_key_path: states.gateway_key_path(&names.cluster),
+        image,
+        host_ports,
     })
 }

@@ -1,6 +1,9 @@
 //! `swarmpi bench`'s measurements: compile the ping-pong in the cluster,
-//! run it on one pair of containers per class (each run bounded), and judge
-//! each pair.
+//! run it on one pair of containers per class (each run bounded), set each
+//! cross-server pair against the wire between its servers (`wire`), and
+//! judge each pair.
+
+mod wire;
 
 use std::time::Duration;
 
@@ -8,7 +11,9 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::access::OpenCluster;
-use crate::cluster::pairs::{self, Class, Measured, Pair};
+use crate::cluster::names::ClusterNames;
+pub use crate::cluster::pairs::Class;
+use crate::cluster::pairs::{self, AgainstWire, Measured, Pair};
 use crate::cluster::placement::YIELD_PARAM;
 use crate::cluster::remote::Remote;
 use crate::context::Context;
@@ -31,6 +36,9 @@ pub struct PairResult {
     pub yielded: bool,
     #[serde(flatten)]
     pub measured: Measured,
+    /// A cross-server pair against the wire between its two servers.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub against_wire: Option<AgainstWire>,
     pub ok: bool,
     pub verdict: String,
 }
@@ -47,6 +55,14 @@ pub struct MtuCheck {
 
 /// The overlay's MTU (a container's eth0) against the manager's underlay.
 pub async fn mtu_check(cluster: &OpenCluster) -> Result<MtuCheck> {
+    if cluster.host_ports.is_some() {
+        // No overlay: the servers' own network carries MPI as it is.
+        return Ok(MtuCheck {
+            overlay: None,
+            note: None,
+            too_big: false,
+        });
+    }
     let read = Remote::argv(["cat", "/sys/class/net/eth0/mtu"]);
     let output = cluster
         .head()
@@ -96,6 +112,7 @@ pub async fn measure(
             servers,
             yielded,
             measured,
+            against_wire: None,
             ok,
             verdict,
         });
@@ -103,6 +120,30 @@ pub async fn measure(
     }
     bar.finish_and_clear();
     Ok(results)
+}
+
+/// Measures the wire between the cluster's servers and sets every
+/// cross-server pair against it; a pair already off keeps its verdict.
+pub async fn against_wire(
+    ctx: &Context,
+    names: &ClusterNames,
+    cluster: &OpenCluster,
+    mca: &[(String, String)],
+    results: &mut [PairResult],
+) -> Result<()> {
+    let figures = wire::measure(ctx, names, cluster, mca).await?;
+    for result in results.iter_mut().filter(|r| r.class == Class::CrossServer) {
+        let [a, b] = &result.servers[..] else { continue };
+        let Some(wire) = figures.get(&wire::servers_key(a, b)) else {
+            continue;
+        };
+        let against = AgainstWire::new(&result.measured, wire.clone());
+        if result.ok {
+            (result.ok, result.verdict) = pairs::wire_verdict(&against, cluster.host_ports.is_some());
+        }
+        result.against_wire = Some(against);
+    }
+    Ok(())
 }
 
 /// One bounded ping-pong run from the pair's first container.

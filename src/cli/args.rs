@@ -156,6 +156,11 @@ pub struct BenchArgs {
     #[arg(long, num_args = 2, value_names = ["KEY", "VALUE"], action = clap::ArgAction::Append)]
     pub mca: Vec<String>,
 
+    /// Do not measure the wire (the same ping-pong between the servers
+    /// themselves, in a temporary container per server on their network).
+    #[arg(long)]
+    pub no_wire: bool,
+
     /// Print the results as JSON on stdout (see docs/guide.md).
     #[arg(long)]
     pub json: bool,

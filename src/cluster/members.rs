@@ -50,7 +50,12 @@ impl Member {
         if self.port == OVERLAY_SSH_PORT {
             format!("{},{}", self.hostname, self.ip)
         } else {
-            format!("[{}]:{port},[{}]:{port}", self.hostname, self.ip, port = self.port)
+            format!(
+                "[{}]:{port},[{}]:{port}",
+                self.hostname,
+                self.ip,
+                port = self.port
+            )
         }
     }
 }
@@ -169,7 +174,11 @@ pub fn gateway_authorized_key(public: &str, members: &[Member]) -> String {
     let mut options = vec!["restrict".to_string(), "command=\"false\"".to_string()];
     if !members.is_empty() {
         options.push("port-forwarding".to_string());
-        options.extend(members.iter().map(|m| format!("permitopen=\"{}:{}\"", m.ip, m.port)));
+        options.extend(
+            members
+                .iter()
+                .map(|m| format!("permitopen=\"{}:{}\"", m.ip, m.port)),
+        );
     }
     format!("{} {}\n", options.join(","), public.trim())
 }
@@ -346,18 +355,27 @@ mod tests {
             "[mpi-1]:20000,[10.77.0.2]:20000 ssh-ed25519 KEY1\n[mpi-2]:20000,[10.77.0.3]:20000 ssh-ed25519 KEY2\n"
         );
         assert!(ssh_config(&members, "id_rsa").contains("Host *\n    Port 20000\n"));
-        assert!(gateway_authorized_key("ssh-ed25519 GW", &members).contains("permitopen=\"10.77.0.3:20000\""));
+        assert!(
+            gateway_authorized_key("ssh-ed25519 GW", &members).contains("permitopen=\"10.77.0.3:20000\"")
+        );
     }
 
     #[test]
     fn on_the_servers_network_mpi_is_pinned_to_their_addresses_and_the_clusters_ports() {
-        let members = [on_host_network(2, "10.77.0.3"), on_host_network(1, "10.77.0.2")];
         let text = mca_params(DataPath::Host(PortBlock::new(20000).unwrap()));
         assert!(!text.contains("if_include"), "pinned per container: {text}");
         assert!(text.contains("oob_tcp_dynamic_ipv4_ports = 20031\n"), "{text}");
         let install = install_files(Some("10.77.0.3".parse().unwrap()));
-        assert!(install.as_str().contains("ip -o -4 addr show to 10.77.0.3 "), "{}", install.as_str());
-        assert!(install.as_str().ends_with(">> .openmpi/mca-params.conf"), "{}", install.as_str());
+        assert!(
+            install.as_str().contains("ip -o -4 addr show to 10.77.0.3 "),
+            "{}",
+            install.as_str()
+        );
+        assert!(
+            install.as_str().ends_with(">> .openmpi/mca-params.conf"),
+            "{}",
+            install.as_str()
+        );
         assert!(!install_files(None).as_str().contains("if_include"));
         assert!(text.contains("btl_tcp_port_min_v4 = 20032\nbtl_tcp_port_range_v4 = 480\n"));
         assert!(text.contains("btl_vader_single_copy_mechanism = none"));

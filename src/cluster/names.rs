@@ -14,7 +14,7 @@ pub const DEFAULT_CLUSTER: &str = "mpi";
 /// `swarmpi doctor`'s probe network and service: '_' keeps it apart from
 /// every cluster's names.
 pub const DOCTOR: &str = "swarmpi_doctor";
-const MAX_NAME: usize = 24;
+pub const MAX_NAME: usize = 24;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterNames {

@@ -176,7 +176,9 @@ pub fn classify(facts: &Facts<'_>, shape: &Shape<'_>) -> Observation {
         {
             let server =
                 server_of(facts.servers, &task.node_id).map_or_else(|| "a server".to_string(), Server::label);
-            observation.faults.push(describe_fault(&server, &task.error, shape.host_ports));
+            observation
+                .faults
+                .push(describe_fault(&server, &task.error, shape.host_ports));
         }
         observation.faults.dedup();
     }

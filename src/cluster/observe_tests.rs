@@ -43,6 +43,7 @@ fn run(
         subnet: &subnet,
         per_host: 2,
         slots: None,
+        host_ports: None,
     };
     classify(
         &Facts {
@@ -218,7 +219,9 @@ fn a_cluster_is_unusable_when_a_member_was_replaced_or_the_count_differs() {
         "cluster mpi has 2 running containers but was deployed with 1"
     );
     let mut faulty = run(&lab(), &tasks, &reports);
-    faulty.faults.push(describe_fault("server 10.77.0.3", "oom"));
+    faulty
+        .faults
+        .push(describe_fault("server 10.77.0.3", "oom", None));
     assert!(
         unusable_because("mpi", &deployed, &faulty)
             .unwrap()
@@ -234,4 +237,54 @@ fn a_running_task_of_an_older_spec_is_pending_until_replaced() {
     let seen = run(&lab(), &[old], &reports);
     assert!(seen.members.is_empty(), "a rolling update is not finished");
     assert_eq!(seen.pending.len(), 1);
+}
+
+#[test]
+fn on_the_servers_network_a_member_is_reached_at_its_server_and_a_taken_port_is_named() {
+    let servers = lab();
+    let names = ClusterNames::new("hm").unwrap();
+    let subnet = Subnet::parse("10.0.1.0/24").unwrap();
+    let block = crate::cluster::ports::PortBlock::new(20000).unwrap();
+    let shape = Shape {
+        names: &names,
+        subnet: &subnet,
+        per_host: 1,
+        slots: None,
+        host_ports: Some(block),
+    };
+    let tasks = [task("t1", 1, "b", TaskState::Running)];
+    let (task_id, (host_key, _)) = report("t1", "10.0.1.3");
+    let reports = HashMap::from([(task_id, host_key)]);
+    let facts = Facts {
+        servers: &servers,
+        tasks: &tasks,
+        reports: &reports,
+        // Docker records no overlay address for a task on the host network.
+        addresses: &HashMap::new(),
+        ignored: &[],
+    };
+    let seen = classify(&facts, &shape);
+    assert_eq!(seen.members.len(), 1, "{seen:?}");
+    assert_eq!(seen.members[0].ssh_addr().to_string(), "10.77.0.3:20000");
+    let mut failed = task("t2", 1, "b", TaskState::Failed);
+    failed.error = "task: non-zero exit (75)".into();
+    let facts = Facts {
+        tasks: std::slice::from_ref(&failed),
+        ..facts
+    };
+    let seen = classify(&facts, &shape);
+    assert_eq!(
+        seen.faults,
+        [Fault::PortTaken {
+            server: "server 10.77.0.3".into(),
+            port: 20000
+        }],
+        "{}",
+        seen.faults[0]
+    );
+    assert!(
+        seen.faults[0]
+            .to_string()
+            .starts_with("port 20000 is already in use on server 10.77.0.3")
+    );
 }

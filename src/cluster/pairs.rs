@@ -157,6 +157,64 @@ pub fn verdict(class: Class, measured: &Measured, siblings_mbs: Option<f64>) -> 
     (true, "ok".into())
 }
 
+/// A pair below this share of its wire's bandwidth is far off it.
+const FAR_BELOW_WIRE: f64 = 0.33;
+/// Below this share of the wire's bandwidth (or above its inverse in
+/// latency), the verdict names the cost.
+const NEAR_WIRE: f64 = 0.8;
+
+/// A cross-server pair against the wire between the same two servers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgainstWire {
+    pub wire: Measured,
+    /// The pair's latency over the wire's (1.0 = as fast as the wire).
+    pub latency_ratio: Option<f64>,
+    /// The pair's bandwidth over the wire's (1.0 = all of it).
+    pub bandwidth_ratio: Option<f64>,
+}
+
+impl AgainstWire {
+    pub fn new(pair: &Measured, wire: Measured) -> AgainstWire {
+        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        };
+        AgainstWire {
+            latency_ratio: ratio(pair.latency_us, wire.latency_us),
+            bandwidth_ratio: ratio(pair.bandwidth_mbs, wire.bandwidth_mbs),
+            wire,
+        }
+    }
+}
+
+/// A cross-server pair's verdict against its wire, when the pair itself
+/// is ok: far below it is off; below it, the verdict says by how much and
+/// what the cost is.
+pub fn wire_verdict(against: &AgainstWire, on_host_network: bool) -> (bool, String) {
+    let Some(share) = against.bandwidth_ratio else {
+        return (true, "ok (the wire was not measured)".into());
+    };
+    let latency = against.latency_ratio.unwrap_or(1.0);
+    let cost = if on_host_network {
+        "on the servers' own network this is the servers' own cost: check their load"
+    } else {
+        "the overlay's cost (VXLAN); `deploy --network host` runs MPI on the wire"
+    };
+    if share < FAR_BELOW_WIRE {
+        return (
+            false,
+            format!("{share:.2}x the wire's bandwidth: far below it ({cost})"),
+        );
+    }
+    if share < NEAR_WIRE || latency > 1.0 / NEAR_WIRE {
+        return (
+            true,
+            format!("ok, {share:.2}x the wire's bandwidth, {latency:.2}x its latency: {cost}"),
+        );
+    }
+    (true, format!("ok, at the wire ({share:.2}x its bandwidth)"))
+}
+
 /// VXLAN's header: the overlay carries 50 bytes less than its underlay.
 pub const VXLAN_OVERHEAD: u32 = 50;
 

@@ -131,3 +131,44 @@ fn mtu_notes_say_when_the_overlay_does_not_follow_the_underlay() {
         "{too_big}"
     );
 }
+
+fn measured(latency: f64, bandwidth: f64) -> Measured {
+    Measured {
+        latency_us: Some(latency),
+        bandwidth_mbs: Some(bandwidth),
+        timed_out: false,
+    }
+}
+
+#[test]
+fn a_pair_is_set_against_its_wire_by_ratios() {
+    let against = AgainstWire::new(&measured(20.0, 930.0), measured(16.0, 1860.0));
+    assert_eq!(against.latency_ratio, Some(1.25));
+    assert_eq!(against.bandwidth_ratio, Some(0.5));
+    let (ok, verdict) = wire_verdict(&against, false);
+    assert!(ok, "half the wire is the overlay's known cost, not a fault");
+    assert!(verdict.contains("0.50x the wire's bandwidth"), "{verdict}");
+    assert!(verdict.contains("--network host"), "{verdict}");
+}
+
+#[test]
+fn a_pair_far_below_its_wire_is_off() {
+    let against = AgainstWire::new(&measured(40.0, 300.0), measured(16.0, 1800.0));
+    let (ok, verdict) = wire_verdict(&against, false);
+    assert!(!ok);
+    assert!(
+        verdict.contains("0.17x the wire's bandwidth: far below it"),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn a_pair_at_the_wire_says_so_and_a_missing_wire_is_not_a_fault() {
+    let against = AgainstWire::new(&measured(16.5, 1750.0), measured(16.0, 1800.0));
+    let (ok, verdict) = wire_verdict(&against, true);
+    assert!(ok);
+    assert!(verdict.starts_with("ok, at the wire (0.97x"), "{verdict}");
+    let unknown = AgainstWire::new(&measured(16.5, 1750.0), Measured::default());
+    assert_eq!(unknown.bandwidth_ratio, None);
+    assert!(wire_verdict(&unknown, false).0);
+}

@@ -30,7 +30,7 @@ pub struct PortBlock {
 impl PortBlock {
     /// A block starting at `base`, as `--port` gives it.
     pub fn new(base: u16) -> Result<PortBlock, UserError> {
-        if base < 1024 || base > u16::MAX - (BLOCK - 1) {
+        if !(1024..=u16::MAX - (BLOCK - 1)).contains(&base) {
             return Err(UserError::usage(format!(
                 "--port {base} is out of range: a cluster uses {BLOCK} ports from it"
             ))
@@ -129,7 +129,10 @@ mod tests {
     #[test]
     fn a_new_cluster_gets_the_lowest_free_block() {
         assert_eq!(choose(None, &[]).unwrap().base, FIRST);
-        let taken = vec![("a".to_string(), PortBlock { base: 20000 }), ("b".to_string(), PortBlock { base: 20700 })];
+        let taken = vec![
+            ("a".to_string(), PortBlock { base: 20000 }),
+            ("b".to_string(), PortBlock { base: 20700 }),
+        ];
         // 20512 would overlap b's 20700-21211.
         assert_eq!(choose(None, &taken).unwrap().base, 21536);
     }
@@ -138,14 +141,28 @@ mod tests {
     fn an_asked_block_that_overlaps_another_cluster_is_refused_naming_it() {
         let taken = vec![("cfd".to_string(), PortBlock { base: 20000 })];
         let error = choose(Some(PortBlock { base: 20500 }), &taken).unwrap_err();
-        assert!(error.message.contains("cluster cfd (20000-20511)"), "{}", error.message);
-        assert_eq!(choose(Some(PortBlock { base: 20512 }), &taken).unwrap().base, 20512);
+        assert!(
+            error.message.contains("cluster cfd (20000-20511)"),
+            "{}",
+            error.message
+        );
+        assert_eq!(
+            choose(Some(PortBlock { base: 20512 }), &taken).unwrap().base,
+            20512
+        );
     }
 
     #[test]
     fn blocks_stay_below_the_ephemeral_ports() {
         let taken: Vec<(String, PortBlock)> = (0..100)
-            .map(|i| (format!("c{i}"), PortBlock { base: FIRST + i * BLOCK }))
+            .map(|i| {
+                (
+                    format!("c{i}"),
+                    PortBlock {
+                        base: FIRST + i * BLOCK,
+                    },
+                )
+            })
             .filter(|(_, b)| b.last() < EPHEMERAL)
             .collect();
         assert!(choose(None, &taken).is_err());

@@ -65,14 +65,19 @@ impl TryFrom<DeployArgs> for Request {
 fn plane(args: &DeployArgs) -> Result<Plane, UserError> {
     if args.network == NetworkArg::Overlay {
         if args.port.is_some() {
-            return Err(UserError::usage("--port is for --network host: on the overlay every container has its own address")
-                .hint("add --network host, or leave --port out"));
+            return Err(UserError::usage(
+                "--port is for --network host: on the overlay every container has its own address",
+            )
+            .hint("add --network host, or leave --port out"));
         }
         return Ok(Plane::Overlay);
     }
     let refuse = |option: &str, why: &str| {
-        Err(UserError::usage(format!("{option} does not fit --network host: {why}"))
-            .hint(format!("leave {option} out, or deploy on the overlay (without --network host)")))
+        Err(
+            UserError::usage(format!("{option} does not fit --network host: {why}")).hint(format!(
+                "leave {option} out, or deploy on the overlay (without --network host)"
+            )),
+        )
     };
     if args.per_host > 1 {
         return refuse(
@@ -81,7 +86,10 @@ fn plane(args: &DeployArgs) -> Result<Plane, UserError> {
         );
     }
     if args.encrypted {
-        return refuse("--encrypted", "it encrypts the overlay, which MPI does not use on the servers' network");
+        return refuse(
+            "--encrypted",
+            "it encrypts the overlay, which MPI does not use on the servers' network",
+        );
     }
     if args.mtu.is_some() {
         return refuse("--mtu", "the servers' network has its own MTU");

@@ -180,12 +180,7 @@ pub async fn repair(ctx: &Context, state: &ClusterState) -> Result<()> {
             None => Plane::Overlay,
         },
     };
-    let quiet = Context {
-        settings: ctx.settings.clone(),
-        printer: ctx.printer.quieter(),
-        cancel: ctx.cancel.clone(),
-    };
-    deploy(&quiet, &request).await
+    deploy(&ctx.quieter(), &request).await
 }
 
 /// Removes what a failed first deploy created, even after Ctrl-C.
@@ -232,15 +227,7 @@ impl Converge<'_> {
         let gateway_public = manager_key.public_openssh()?;
         let (network, network_created) = self.ensure_network().await?;
         let secret = self.key_secret(&manager_key).await?;
-        let shape = ServiceShape {
-            image: self.image.clone(),
-            replicas: self.replicas,
-            per_host: self.request.per_host,
-            secret: secret.clone(),
-            resources: self.request.resources,
-            shm_bytes: self.request.resources.shm_bytes(self.max_slots()),
-            host_ports,
-        };
+        let shape = self.service_shape(&secret, host_ports);
         // The gateway's start (its first attachment to a new overlay network)
         // is as slow as the containers': start both at once.
         let (service_change, gateway) = tokio::join!(
@@ -285,6 +272,18 @@ impl Converge<'_> {
         self.states.save(&state)?;
         self.print_summary(&state.members);
         Ok(())
+    }
+
+    fn service_shape(&self, secret: &secret::KeySecret, host_ports: Option<PortBlock>) -> ServiceShape {
+        ServiceShape {
+            image: self.image.clone(),
+            replicas: self.replicas,
+            per_host: self.request.per_host,
+            secret: secret.clone(),
+            resources: self.request.resources,
+            shm_bytes: self.request.resources.shm_bytes(self.max_slots()),
+            host_ports,
+        }
     }
 
     /// With `-v`: how long the deploy took to reach a step.

@@ -27,7 +27,7 @@ pub struct OverlayNetwork {
 }
 
 /// What a new network should be.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct NetworkOptions {
     pub subnet: Option<Subnet>,
     pub mtu: Option<u32>,
