@@ -167,18 +167,21 @@ pub fn classify(facts: &Facts<'_>, shape: &Shape<'_>) -> Observation {
             Verdict::Fault(fault) => observation.faults.push(fault),
         }
     }
-    // Recently rejected tasks that were replaced still explain a stuck cluster.
+    // Recently rejected tasks that were replaced still explain a stuck
+    // cluster, as do containers that stopped because their port is taken
+    // (a container killed and being replaced does not).
     if observation.faults.is_empty() && !observation.pending.is_empty() {
         for task in facts
             .tasks
             .iter()
-            .filter(|t| !t.desired_running && t.state == TaskState::Rejected)
+            .filter(|t| !t.desired_running && matches!(t.state, TaskState::Rejected | TaskState::Failed))
         {
             let server =
                 server_of(facts.servers, &task.node_id).map_or_else(|| "a server".to_string(), Server::label);
-            observation
-                .faults
-                .push(describe_fault(&server, &task.error, shape.host_ports));
+            let fault = describe_fault(&server, &task.error, shape.host_ports);
+            if task.state == TaskState::Rejected || matches!(fault, Fault::PortTaken { .. }) {
+                observation.faults.push(fault);
+            }
         }
         observation.faults.dedup();
     }

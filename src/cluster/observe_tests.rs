@@ -266,10 +266,26 @@ fn on_the_servers_network_a_member_is_reached_at_its_server_and_a_taken_port_is_
     let seen = classify(&facts, &shape);
     assert_eq!(seen.members.len(), 1, "{seen:?}");
     assert_eq!(seen.members[0].ssh_addr().to_string(), "10.77.0.3:20000");
+    // The container stopped, and the swarm restarts it after a delay.
     let mut failed = task("t2", 1, "b", TaskState::Failed);
     failed.error = "task: non-zero exit (75)".into();
+    failed.desired_running = false;
+    let mut killed = failed.clone();
+    killed.error = "task: non-zero exit (137)".into();
+    let waiting = task("t3", 1, "b", TaskState::Ready);
+    let replaced = [killed, waiting.clone()];
     let facts = Facts {
-        tasks: std::slice::from_ref(&failed),
+        tasks: &replaced,
+        ..facts
+    };
+    let seen = classify(&facts, &shape);
+    assert!(
+        seen.faults.is_empty(),
+        "a killed container is being replaced: {seen:?}"
+    );
+    let looping = [failed, waiting];
+    let facts = Facts {
+        tasks: &looping,
         ..facts
     };
     let seen = classify(&facts, &shape);

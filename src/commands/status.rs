@@ -59,6 +59,7 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
             "cluster": names.cluster,
             "ready": ready,
             "subnet": deployed.state.subnet,
+            "network": network_json(&deployed),
             "head": members::head(&seen.members).map(|m| m.hostname.clone()),
             "nodes": deployed.servers,
             "containers": containers,
@@ -82,6 +83,7 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
         ctx.printer
             .data(format!("each container: {}", limits.describe(most_slots)));
         print_key(&ctx.printer, &key);
+        ctx.printer.data(network_line(&deployed));
         let verdict = if ready { "ready" } else { "NOT READY" };
         ctx.printer.data(format!(
             "cluster {}: {verdict} ({ready_count} of {expected} containers ready, {slots} slots)",
@@ -93,6 +95,31 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
     } else {
         Outcome::Reported(ExitCode::ClusterNotReady)
     })
+}
+
+/// Where MPI's traffic goes, for `--json`.
+fn network_json(deployed: &Deployed) -> serde_json::Value {
+    match deployed.state.host_ports {
+        Some(block) => json!({
+            "mode": "host",
+            "ssh_port": block.ssh(),
+            "ports": block.range(),
+        }),
+        None => json!({ "mode": "overlay" }),
+    }
+}
+
+/// Where MPI's traffic goes, in a line.
+fn network_line(deployed: &Deployed) -> String {
+    match deployed.state.host_ports {
+        Some(block) => format!(
+            "network: the servers' own (sshd on port {}, Open MPI on {}-{})",
+            block.ssh(),
+            block.ssh() + 1,
+            block.last()
+        ),
+        None => format!("network: overlay {}", deployed.state.subnet),
+    }
 }
 
 /// Members first (with their sshd probe), then containers still starting.
