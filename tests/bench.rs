@@ -4,7 +4,34 @@
 
 use serde_json::Value;
 
-use crate::harness::Lab;
+use crate::harness::{Lab, Run};
+
+/// A cross-server pair carries the wire between its servers, positive,
+/// and the ratios of the pair to it.
+pub fn assert_against_wire(pair: &Value, run: &Run) {
+    let wire = &pair["wire"];
+    let figure = |v: &Value, key: &str| {
+        v[key]
+            .as_f64()
+            .filter(|x| *x > 0.0)
+            .unwrap_or_else(|| panic!("{key} missing or not positive in {v}\n{run}"))
+    };
+    let (latency, bandwidth) = (figure(pair, "latency_us"), figure(pair, "bandwidth_mbs"));
+    let (wire_latency, wire_bandwidth) = (figure(wire, "latency_us"), figure(wire, "bandwidth_mbs"));
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9 * b.max(1.0);
+    assert!(
+        close(figure(pair, "latency_ratio"), latency / wire_latency),
+        "{pair}"
+    );
+    assert!(
+        close(figure(pair, "bandwidth_ratio"), bandwidth / wire_bandwidth),
+        "{pair}"
+    );
+    assert!(
+        pair["verdict"].as_str().is_some_and(|v| v.contains("wire")),
+        "{pair}"
+    );
+}
 
 #[test]
 fn bench_reports_every_pair_class_with_numbers() {
@@ -32,6 +59,14 @@ fn bench_reports_every_pair_class_with_numbers() {
     let yielded: Vec<bool> = pairs.iter().map(|p| p["yielded"].as_bool().unwrap()).collect();
     assert_eq!(yielded, [false, true, true], "{run}");
     assert_eq!(pairs[2]["servers"].as_array().unwrap().len(), 2, "{run}");
+    assert_against_wire(&pairs[2], &run);
+    for pair in &pairs[..2] {
+        assert!(
+            pair.get("wire").is_none(),
+            "only pairs of servers have a wire: {pair}"
+        );
+    }
+    assert_eq!(report["network"], "overlay", "{run}");
     assert_eq!(report["ok"], true, "{run}");
     // The overlay's MTU against the manager's 1500-byte network: it fits.
     assert_eq!(report["overlay_mtu"], 1450, "{run}");

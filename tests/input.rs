@@ -46,6 +46,30 @@ fn deploy_refuses_bad_counts_names_subnets_and_mtus() {
 }
 
 #[test]
+fn deploy_on_the_servers_network_refuses_what_does_not_fit_it() {
+    refused(
+        swarmpi(&["deploy", "--network", "host", "--per-host", "2"]),
+        "--per-host above 1 does not fit --network host: a container on the servers' own network shares its server's addresses and ports",
+    );
+    refused(
+        swarmpi(&["deploy", "--network", "host", "--encrypted"]),
+        "--encrypted does not fit --network host",
+    );
+    refused(
+        swarmpi(&["deploy", "--network", "host", "--mtu", "1400"]),
+        "--mtu does not fit --network host",
+    );
+    refused(
+        swarmpi(&["deploy", "--port", "20000"]),
+        "--port is for --network host",
+    );
+    refused(
+        swarmpi(&["deploy", "--network", "host", "--port", "80"]),
+        "--port 80 is out of range",
+    );
+}
+
+#[test]
 fn every_cluster_command_refuses_a_bad_name() {
     for command in ["status", "down", "shell"] {
         refused(swarmpi(&[command, "--name", "x-"]), "invalid cluster name 'x-'");

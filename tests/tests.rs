@@ -11,5 +11,6 @@ mod hostile;
 mod input;
 mod install;
 mod jobs;
+mod network;
 mod run;
 mod shape;
