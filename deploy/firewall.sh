@@ -4,10 +4,15 @@
 # Idempotent: run it again and it changes nothing, saying so. Needs root.
 #
 #   deploy/firewall.sh [--tool ufw|firewalld|firewalld-offline|nftables] [--manager]
-#                      [--encrypted] [--from CIDR]
+#                      [--encrypted] [--host-ports PORT] [--from CIDR]
 #
 #   --manager     also 2377/tcp (swarm management), on managers only
 #   --encrypted   also ESP (IP protocol 50), for `deploy --encrypted`
+#   --host-ports PORT
+#                 also the block of a cluster on the servers' own network
+#                 (`deploy --network host`): PORT to PORT+511/tcp, its sshd
+#                 and Open MPI's ports (`swarmpi status` shows PORT).
+#                 Repeatable, one per such cluster.
 #   --from CIDR   only from these addresses (the servers' network);
 #                 without it the ports open to every address, and the
 #                 script says so loudly: VXLAN (4789/udp) carries no
@@ -16,8 +21,9 @@
 #                 network you do not control.
 #
 # Always: 7946/tcp and 7946/udp (node gossip), 4789/udp (VXLAN, the overlay's
-# data). Nothing else: sshd in the containers is never published beyond the
-# manager's loopback.
+# data). Nothing else: sshd in overlay containers is never published beyond
+# the manager's loopback; a cluster on the servers' own network listens on
+# its block of ports on every server, which only --host-ports opens.
 set -euo pipefail
 
 changed=0
@@ -25,13 +31,16 @@ say() { printf 'firewall: %s\n' "$*"; }
 did() { changed=$((changed + 1)); say "$*"; }
 die() { printf 'firewall: error: %s\n' "$*" >&2; exit 1; }
 
-tool='' manager=0 encrypted=0 from=''
+tool='' manager=0 encrypted=0 from='' blocks=()
 while (($#)); do
   case $1 in
     --tool) tool=${2:?--tool needs ufw, firewalld or nftables}; shift 2 ;;
     --manager) manager=1; shift ;;
     --encrypted) encrypted=1; shift ;;
     --from) from=${2:?--from needs a CIDR}; shift 2 ;;
+    --host-ports)
+      [[ ${2:-} =~ ^[0-9]+$ ]] && ((${2} >= 1024 && ${2} <= 65024)) || die "--host-ports needs a port from 1024 to 65024"
+      blocks+=("$2-$(($2 + 511))/tcp"); shift 2 ;;
     *) die "unknown option $1 (see the top of this script)" ;;
   esac
 done
@@ -46,6 +55,7 @@ fi
 
 ports=(7946/tcp 7946/udp 4789/udp)
 ((manager)) && ports=(2377/tcp "${ports[@]}")
+ports+=("${blocks[@]}")
 family=ipv4
 [[ $from == *:* ]] && family=ipv6
 
@@ -54,17 +64,20 @@ if [[ -z $from ]]; then
   ((encrypted)) && esp=' esp'
   cat >&2 <<EOF
 firewall: WARNING: no --from given: ${ports[*]}$esp will be open to EVERY address.
-firewall: WARNING: anyone who reaches 4789/udp can inject packets into the overlay.
+firewall: WARNING: anyone who reaches 4789/udp can inject packets into the overlay${blocks:+,
+firewall: WARNING: and Open MPI's ports in ${blocks[*]} take connections without authentication}.
 firewall: WARNING: pass --from CIDR (the servers' own network), and deploy with
 firewall: WARNING: --encrypted on any network you do not control.
 EOF
 fi
 
 with_ufw() {
-  local port rule out
+  local port rule out number
   for port in "${ports[@]}"; do
-    rule=(allow proto "${port#*/}" to any port "${port%/*}")
-    [[ -n $from ]] && rule=(allow proto "${port#*/}" from "$from" to any port "${port%/*}")
+    # ufw writes a range with a colon.
+    number=${port%/*} number=${number/-/:}
+    rule=(allow proto "${port#*/}" to any port "$number")
+    [[ -n $from ]] && rule=(allow proto "${port#*/}" from "$from" to any port "$number")
     out=$(ufw "${rule[@]}")
     [[ $out == *Skipping* ]] && say "ufw: $port already open" || did "ufw: opened $port"
   done

@@ -170,3 +170,32 @@ fn an_encrypted_network_is_probed_and_blocked_esp_is_named_by_doctor_and_deploy(
     let _esp = Dropped::esp();
     assert_esp_named(&lab);
 }
+
+#[test]
+fn doctor_checks_a_host_network_block_between_servers_and_names_a_closed_port() {
+    let lab = Lab::get();
+    lab.ensure_swarm();
+    let (run, report) = doctor(&lab, &["--port", "24000"]);
+    assert_eq!(run.code, 0, "{run}");
+    let ports: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "--port ports 24000-24511")
+        .collect();
+    assert_eq!(ports.len(), 1, "one pair of servers: {report:#}");
+    assert_eq!(ports[0]["ok"], true, "{report:#}");
+    let (run, report) = {
+        let _closed = Dropped::tcp(24511);
+        doctor(&lab, &["--port", "24000"])
+    };
+    assert_eq!(run.code, 9, "{run}");
+    let bad = failed(&report);
+    assert_eq!(bad.len(), 1, "{report:#}");
+    assert_eq!(
+        bad[0]["detail"], "closed in at least one direction: 24511/tcp",
+        "{report:#}"
+    );
+    let fix = bad[0]["fix"].as_str().unwrap();
+    assert!(fix.contains("deploy/firewall.sh --host-ports 24000"), "{fix}");
+}

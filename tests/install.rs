@@ -15,9 +15,9 @@ fn install_and_firewall_scripts_change_nothing_the_second_time() {
         apt-get install -y -qq --no-install-recommends nftables firewalld netbase > /dev/null
         nft add table inet filter
         nft add chain inet filter input '{ type filter hook input priority 0; policy drop; }'
-        /src/deploy/firewall.sh --tool nftables --manager >> /tmp/first.txt
-        /src/deploy/firewall.sh --tool nftables --manager >> /tmp/second.txt
-        fw='/src/deploy/firewall.sh --tool firewalld-offline --encrypted --from 10.77.0.0/24'
+        /src/deploy/firewall.sh --tool nftables --manager --host-ports 20000 >> /tmp/first.txt
+        /src/deploy/firewall.sh --tool nftables --manager --host-ports 20000 >> /tmp/second.txt
+        fw='/src/deploy/firewall.sh --tool firewalld-offline --encrypted --host-ports 20512 --from 10.77.0.0/24'
         $fw > /tmp/fw-first.txt 2> /tmp/fw-warnings.txt
         $fw > /tmp/fw-second.txt
         cat /tmp/first.txt; echo ===; cat /tmp/second.txt; echo ===; nft list chain inet filter input
@@ -65,15 +65,25 @@ fn install_and_firewall_scripts_change_nothing_the_second_time() {
         1,
         "{rules}"
     );
+    // A host-network cluster's block: its sshd and Open MPI's ports, once.
+    assert_eq!(
+        rules
+            .matches("tcp dport 20000-20511 accept comment \"swarmpi 20000-20511/tcp\"")
+            .count(),
+        1,
+        "{rules}"
+    );
     // Without --from, the script says loudly that the ports open to all.
     assert!(run.stderr.contains("open to EVERY address"), "{run}");
+    assert!(run.stderr.contains("without authentication"), "{run}");
     // firewalld: every port and ESP only from the servers' network, once.
     assert!(!fw_first.contains("WARNING"), "{fw_first}");
-    assert_eq!(fw_first.matches("firewalld: opened").count(), 4, "{fw_first}");
+    assert_eq!(fw_first.matches("firewalld: opened").count(), 5, "{fw_first}");
     assert!(fw_second.contains("done: nothing to change"), "{fw_second}");
     for rule in [
         r#"rule family="ipv4" source address="10.77.0.0/24" port port="4789" protocol="udp" accept"#,
         r#"rule family="ipv4" source address="10.77.0.0/24" protocol value="esp" accept"#,
+        r#"rule family="ipv4" source address="10.77.0.0/24" port port="20512-21023" protocol="tcp" accept"#,
     ] {
         assert_eq!(fw_rules.matches(rule).count(), 1, "{fw_rules}");
     }

@@ -141,6 +141,12 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub encrypted: bool,
 
+    /// Also check this block of ports between every pair of servers, as
+    /// `deploy --network host --port PORT` would use it (the blocks of
+    /// host-network clusters already deployed are always checked).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
     /// Print the checks as JSON on stdout (see docs/guide.md).
     #[arg(long)]
     pub json: bool,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::ports::PortBlock;
 use super::servers::Server;
 
 /// Docker Engine versions older than this lack what swarmpi uses.
@@ -36,8 +37,9 @@ pub struct Probe {
     pub largest: BTreeMap<String, u32>,
     /// The peer's clock minus this one's, in ms; None if not measured.
     pub clock_ms: BTreeMap<String, Option<i64>>,
-    /// 7946/tcp on each server address.
-    pub gossip_tcp: BTreeMap<String, bool>,
+    /// A TCP port on each server address (7946/tcp, a cluster's block),
+    /// by (address, `PORT/tcp`): whether it took a connection.
+    pub ports: BTreeMap<(String, String), bool>,
     pub done: bool,
 }
 
@@ -58,8 +60,10 @@ impl Probe {
                 ["doctor", "clock", peer, delta] => {
                     probe.clock_ms.insert(peer.to_string(), delta.parse().ok());
                 }
-                ["doctor", "port", addr, "7946/tcp", result] => {
-                    probe.gossip_tcp.insert(addr.to_string(), *result == "ok");
+                ["doctor", "port", addr, port, result] => {
+                    probe
+                        .ports
+                        .insert((addr.to_string(), port.to_string()), *result == "ok");
                 }
                 ["doctor", "done"] => probe.done = true,
                 _ => {}
@@ -90,12 +94,29 @@ pub struct ProbeNetwork {
     pub encrypted: bool,
 }
 
+/// A block of ports of a cluster on the servers' own network, to check
+/// between every pair of servers: `whose` names it ("cluster hm").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostBlock {
+    pub whose: String,
+    pub block: PortBlock,
+}
+
+impl HostBlock {
+    /// The ports probed: its sshd, the first and the last of Open MPI's.
+    pub fn probed(&self) -> [u16; 3] {
+        let block = self.block;
+        [block.ssh(), block.ssh() + 1, block.last()]
+    }
+}
+
 /// Every check, servers first, then pairs.
 pub fn checks(
     servers: &[Server],
     outcomes: &BTreeMap<String, ProbeOutcome>,
     mtu: ProbeNetwork,
     image_fix: &str,
+    blocks: &[HostBlock],
 ) -> Vec<Check> {
     let mut all: Vec<Check> = servers.iter().map(engine_check).collect();
     for server in servers {
@@ -104,9 +125,53 @@ pub fn checks(
     for (i, a) in servers.iter().enumerate() {
         for b in &servers[i + 1..] {
             all.extend(pair_checks(a, b, outcomes, mtu));
+            all.extend(
+                blocks
+                    .iter()
+                    .filter_map(|block| block_check(a, b, outcomes, block)),
+            );
         }
     }
     all
+}
+
+/// Whether a host-network cluster's ports take connections both ways
+/// between a and b.
+fn block_check(
+    a: &Server,
+    b: &Server,
+    outcomes: &BTreeMap<String, ProbeOutcome>,
+    block: &HostBlock,
+) -> Option<Check> {
+    let (Some(ProbeOutcome::Reported(pa)), Some(ProbeOutcome::Reported(pb))) =
+        (outcomes.get(&a.addr), outcomes.get(&b.addr))
+    else {
+        return None;
+    };
+    let open = |from: &Probe, to: &Server, port: u16| {
+        from.ports.get(&(to.addr.clone(), format!("{port}/tcp"))) == Some(&true)
+    };
+    let closed: Vec<String> = block
+        .probed()
+        .iter()
+        .filter(|&&port| !open(pa, b, port) || !open(pb, a, port))
+        .map(|port| format!("{port}/tcp"))
+        .collect();
+    let range = block.block.range();
+    Some(check(
+        format!("{} <-> {}", a.addr, b.addr),
+        &format!("{} ports {range}", block.whose),
+        closed.is_empty(),
+        if closed.is_empty() {
+            "sshd and Open MPI's ports open both ways".into()
+        } else {
+            format!("closed in at least one direction: {}", closed.join(", "))
+        },
+        Some(format!(
+            "open {range}/tcp between these servers (deploy/firewall.sh --host-ports {} --from CIDR)",
+            block.block.ssh()
+        )),
+    ))
 }
 
 fn check(subject: String, name: &str, ok: bool, detail: String, fix: Option<String>) -> Check {
@@ -217,7 +282,9 @@ fn pair_checks(
         },
         Some(fix.into()),
     )];
-    let gossip = pa.gossip_tcp.get(&b.addr) == Some(&true) && pb.gossip_tcp.get(&a.addr) == Some(&true);
+    let gossip_open =
+        |from: &Probe, to: &Server| from.ports.get(&(to.addr.clone(), "7946/tcp".into())) == Some(&true);
+    let gossip = gossip_open(pa, b) && gossip_open(pb, a);
     checks.push(check(
         subject.clone(),
         "gossip 7946/tcp",

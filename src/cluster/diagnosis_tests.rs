@@ -48,7 +48,7 @@ fn reads_the_probe_lines_and_nothing_else() {
 
 #[test]
 fn a_healthy_pair_passes_every_check() {
-    let checks = checks(&two_servers(), &outcomes(LOG_A, LOG_B), MTU, "swarmpi image");
+    let checks = checks(&two_servers(), &outcomes(LOG_A, LOG_B), MTU, "swarmpi image", &[]);
     assert!(failed(&checks).is_empty(), "{checks:#?}");
     let names: Vec<&str> = checks.iter().map(|c| c.check.as_str()).collect();
     assert_eq!(
@@ -69,7 +69,13 @@ fn a_healthy_pair_passes_every_check() {
 #[test]
 fn a_blocked_vxlan_port_names_the_pair_and_the_port() {
     let blocked = LOG_B.replace("reach 10.9.0.2 ok", "reach 10.9.0.2 fail");
-    let checks = checks(&two_servers(), &outcomes(LOG_A, &blocked), MTU, "swarmpi image");
+    let checks = checks(
+        &two_servers(),
+        &outcomes(LOG_A, &blocked),
+        MTU,
+        "swarmpi image",
+        &[],
+    );
     let bad = failed(&checks);
     assert_eq!(bad.len(), 1, "{bad:#?}");
     assert_eq!(bad[0].subject, "10.0.0.2 <-> 10.0.0.3");
@@ -88,6 +94,7 @@ fn a_silent_encrypted_pair_names_esp() {
         &outcomes(LOG_A, &blocked),
         encrypted,
         "swarmpi image",
+        &[],
     );
     let bad = failed(&checks);
     assert_eq!(bad.len(), 1, "{bad:#?}");
@@ -107,6 +114,7 @@ fn an_overlay_mtu_the_underlay_cannot_carry_is_named_with_the_mtu_that_works() {
             encrypted: false,
         },
         "swarmpi image",
+        &[],
     );
     let bad = failed(&checks);
     assert_eq!(bad.len(), 1, "{bad:#?}");
@@ -130,18 +138,61 @@ fn a_missing_image_an_old_engine_and_a_skewed_clock_each_have_a_fix() {
     let mut servers = two_servers();
     servers[1].engine_version = "19.03.15".into();
     let mut all = outcomes(&LOG_A.replace("clock 10.9.0.3 12", "clock 10.9.0.3 2400"), LOG_B);
-    let checks_skewed = checks(&servers, &all, MTU, "swarmpi image");
+    let checks_skewed = checks(&servers, &all, MTU, "swarmpi image", &[]);
     let bad: Vec<&str> = failed(&checks_skewed).iter().map(|c| c.check.as_str()).collect();
     assert_eq!(bad, ["docker engine", "clock offset"]);
     all.insert(
         "10.0.0.3".into(),
         ProbeOutcome::Failed("No such image: localhost/swarmpi-node:x".into()),
     );
-    let missing = checks(&two_servers(), &all, MTU, "swarmpi image --packages \"hello\"");
+    let missing = checks(
+        &two_servers(),
+        &all,
+        MTU,
+        "swarmpi image --packages \"hello\"",
+        &[],
+    );
     let bad = failed(&missing);
     assert_eq!(bad.len(), 1, "{bad:#?}");
     assert_eq!(
         bad[0].fix.as_deref(),
         Some("on that server, run `swarmpi image --packages \"hello\"`")
+    );
+}
+
+#[test]
+fn a_host_network_clusters_ports_are_checked_both_ways() {
+    let block = HostBlock {
+        whose: "cluster hm".into(),
+        block: PortBlock::new(20000).unwrap(),
+    };
+    let open = |to: &str| {
+        format!(
+            "doctor port {to} 20000/tcp ok\ndoctor port {to} 20001/tcp ok\ndoctor port {to} 20511/tcp ok\n"
+        )
+    };
+    let a = format!("{LOG_A}{}", open("10.0.0.3"));
+    let b = format!("{LOG_B}{}", open("10.0.0.2"));
+    let good = checks(
+        &two_servers(),
+        &outcomes(&a, &b),
+        MTU,
+        "swarmpi image",
+        std::slice::from_ref(&block),
+    );
+    let ports = good
+        .iter()
+        .find(|c| c.check == "cluster hm ports 20000-20511")
+        .expect("a check");
+    assert!(ports.ok, "{ports:?}");
+    // b cannot reach a's last port: named, with the firewall fix.
+    let b = b.replace("10.0.0.2 20511/tcp ok", "10.0.0.2 20511/tcp fail");
+    let bad = checks(&two_servers(), &outcomes(&a, &b), MTU, "swarmpi image", &[block]);
+    let bad = failed(&bad);
+    assert_eq!(bad.len(), 1, "{bad:#?}");
+    assert_eq!(bad[0].detail, "closed in at least one direction: 20511/tcp");
+    assert!(
+        bad[0].fix.as_deref().unwrap().contains("--host-ports 20000"),
+        "{bad:?}"
     );
 }

@@ -14,6 +14,8 @@ pub const DEFAULT_CLUSTER: &str = "mpi";
 /// `swarmpi doctor`'s probe network and service: '_' keeps it apart from
 /// every cluster's names.
 pub const DOCTOR: &str = "swarmpi_doctor";
+/// `doctor`'s listeners on the servers' own network (a name no cluster can have).
+pub const DOCTOR_LISTEN: &str = "swarmpi_doctor_listen";
 pub const MAX_NAME: usize = 24;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

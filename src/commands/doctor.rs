@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::cli::DoctorArgs;
 use crate::cluster::plan;
+use crate::cluster::ports::PortBlock;
 use crate::context::Context;
 use crate::doctor;
 use crate::error::{ExitCode, Outcome};
@@ -16,6 +17,7 @@ use crate::swarm::Engine;
 pub struct DoctorOptions {
     pub mtu: Option<u32>,
     pub encrypted: bool,
+    pub port: Option<PortBlock>,
 }
 
 impl TryFrom<DoctorArgs> for DoctorOptions {
@@ -26,13 +28,14 @@ impl TryFrom<DoctorArgs> for DoctorOptions {
         Ok(DoctorOptions {
             mtu: args.mtu,
             encrypted: args.encrypted,
+            port: args.port.map(PortBlock::new).transpose()?,
         })
     }
 }
 
 pub async fn run(ctx: &Context, options: DoctorOptions) -> Result<Outcome> {
     let engine = Engine::connect(&ctx.settings).await?;
-    let diagnosis = doctor::diagnose(ctx, &engine, options.mtu, options.encrypted).await?;
+    let diagnosis = doctor::diagnose(ctx, &engine, options.mtu, options.encrypted, options.port).await?;
     let ok = diagnosis.checks.iter().all(|c| c.ok);
     if ctx.printer.json_mode() {
         ctx.printer.json(&json!({

@@ -42,13 +42,7 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
     let expected = observe::expected_containers(&deployed.servers, deployed.state.per_host);
     let ready_count = reachable.iter().filter(|r| **r).count();
     let seen = &deployed.seen;
-    let mut problems: Vec<String> = seen.faults.iter().map(ToString::to_string).collect();
-    // A replaced container or a missing gateway: the next command repairs it.
-    if let Ok(Some(reason)) = heal::needs_repair(names, &deployed) {
-        problems.push(format!(
-            "{reason}: will be repaired by the next run, exec, shell or deploy"
-        ));
-    }
+    let problems = problems(names, &deployed);
     let ready = ready_count == expected as usize && seen.pending.is_empty() && problems.is_empty();
     let slots = members::total_slots(&seen.members);
     let limits = &deployed.state.resources;
@@ -80,10 +74,10 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
         }));
     } else {
         print_tables(&ctx.printer, &deployed.servers, &containers, &problems);
-        ctx.printer
-            .data(format!("each container: {}", limits.describe(most_slots)));
-        print_key(&ctx.printer, &key);
-        ctx.printer.data(network_line(&deployed));
+        let each = format!("each container: {}", limits.describe(most_slots));
+        for line in [each, key_line(&key), network_line(&deployed)] {
+            ctx.printer.data(line);
+        }
         let verdict = if ready { "ready" } else { "NOT READY" };
         ctx.printer.data(format!(
             "cluster {}: {verdict} ({ready_count} of {expected} containers ready, {slots} slots)",
@@ -95,6 +89,18 @@ pub async fn run(ctx: &Context, names: ClusterNames) -> Result<Outcome> {
     } else {
         Outcome::Reported(ExitCode::ClusterNotReady)
     })
+}
+
+/// Faults, and what the next command will repair (a replaced container,
+/// a missing gateway).
+fn problems(names: &ClusterNames, deployed: &Deployed) -> Vec<String> {
+    let mut problems: Vec<String> = deployed.seen.faults.iter().map(ToString::to_string).collect();
+    if let Ok(Some(reason)) = heal::needs_repair(names, deployed) {
+        problems.push(format!(
+            "{reason}: will be repaired by the next run, exec, shell or deploy"
+        ));
+    }
+    problems
 }
 
 /// Where MPI's traffic goes, for `--json`.
@@ -218,13 +224,13 @@ fn key_status(ctx: &Context, names: &ClusterNames, deployed: &Deployed) -> KeySt
     }
 }
 
-fn print_key(printer: &Printer, key: &KeyStatus) {
-    printer.data(format!(
+fn key_line(key: &KeyStatus) -> String {
+    format!(
         "cluster key: {} {}, made {} ago (`swarmpi deploy --rotate-key` replaces it)",
         key.key_type,
         key.fingerprint,
         describe_age(key.age_seconds)
-    ));
+    )
 }
 
 /// `3 d`, `5 h`, `12 min`, `40 s`: the largest unit that fits.

@@ -9,13 +9,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::cluster::diagnosis::{self, Check, Probe, ProbeOutcome};
+use crate::cluster::diagnosis::{self, Check, HostBlock, Probe, ProbeOutcome};
+use crate::cluster::names::{ClusterNames, DOCTOR};
+use crate::cluster::ports::PortBlock;
 use crate::cluster::servers::{self, Server};
 use crate::context::Context;
 use crate::interrupt::Cancel;
 use crate::state::StateDir;
 use crate::swarm::probes::{self as probes, ProbeSpec, ProbeTask};
-use crate::swarm::{Engine, membership};
+use crate::swarm::{Engine, membership, service};
 use crate::wait::Wait;
 
 const PROBE: &str = include_str!("probe.sh");
@@ -31,12 +33,14 @@ pub struct Diagnosis {
 }
 
 /// Probes every server and pair on a temporary overlay network of `mtu`,
-/// encrypted when `encrypted`.
+/// encrypted when `encrypted`; and the ports of every cluster on the
+/// servers' own network, and of `port`'s block if given.
 pub async fn diagnose(
     ctx: &Context,
     engine: &Engine,
     mtu: Option<u32>,
     encrypted: bool,
+    port: Option<PortBlock>,
 ) -> Result<Diagnosis> {
     let started = Instant::now();
     membership::require_manager(engine).await?;
@@ -44,25 +48,17 @@ pub async fn diagnose(
     let usable: Vec<Server> = all.iter().filter(|s| s.usable()).cloned().collect();
     let record = StateDir::new(&ctx.settings.state_dir).node_image_or_default()?;
     let (image, image_fix) = (record.image.clone(), record.build_command());
+    let blocks = host_blocks(engine, port).await?;
     // What an interrupted doctor left.
     probes::remove(engine, REMOVE_LIMIT).await?;
+    let listen: Vec<u16> = blocks.iter().flat_map(HostBlock::probed).collect();
     let spec = ProbeSpec {
         image,
         script: PROBE.to_string(),
         mtu,
         encrypted,
-        env: vec![
-            format!("SWARMPI_DOCTOR_SERVICE={}", crate::cluster::names::DOCTOR),
-            format!("SWARMPI_DOCTOR_EXPECT={}", usable.len()),
-            format!(
-                "SWARMPI_DOCTOR_SERVERS={}",
-                usable
-                    .iter()
-                    .map(|s| s.addr.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-        ],
+        env: probe_env(&usable, &listen),
+        listen,
     };
     ctx.printer.info(format!(
         "probing {} server(s) (at most {} s)",
@@ -83,13 +79,54 @@ pub async fn diagnose(
         option_offset,
         encrypted,
     };
-    let mut checks = diagnosis::checks(&usable, &outcomes, mtus, &image_fix);
+    let mut checks = diagnosis::checks(&usable, &outcomes, mtus, &image_fix, &blocks);
     checks.extend(all.iter().filter(|s| !s.usable()).map(unusable));
     Ok(Diagnosis {
         checks,
         overlay_mtu,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// What each probe is told: the servers, and the listeners' ports.
+fn probe_env(usable: &[Server], listen: &[u16]) -> Vec<String> {
+    let words = |items: Vec<String>| items.join(" ");
+    vec![
+        format!("SWARMPI_DOCTOR_SERVICE={DOCTOR}"),
+        format!("SWARMPI_DOCTOR_EXPECT={}", usable.len()),
+        format!(
+            "SWARMPI_DOCTOR_SERVERS={}",
+            words(usable.iter().map(|s| s.addr.clone()).collect())
+        ),
+        format!(
+            "SWARMPI_DOCTOR_HOST_PORTS={}",
+            words(listen.iter().map(u16::to_string).collect())
+        ),
+    ]
+}
+
+/// The blocks of ports to check: every host-network cluster's on the
+/// swarm, and the one asked for (before deploying one).
+async fn host_blocks(engine: &Engine, asked: Option<PortBlock>) -> Result<Vec<HostBlock>> {
+    let none = ClusterNames {
+        cluster: DOCTOR.into(),
+    };
+    let mut blocks: Vec<HostBlock> = service::port_blocks_in_use(engine, &none)
+        .await?
+        .into_iter()
+        .map(|(cluster, block)| HostBlock {
+            whose: format!("cluster {cluster}"),
+            block,
+        })
+        .collect();
+    if let Some(block) = asked.filter(|b| !blocks.iter().any(|known| known.block == *b)) {
+        blocks.push(HostBlock {
+            whose: "--port".into(),
+            block,
+        });
+    }
+    blocks.sort_by_key(|b| b.block.base);
+    Ok(blocks)
 }
 
 /// Waits for every server's probe to report or fail; what has not by the

@@ -4,6 +4,8 @@
 #   SWARMPI_DOCTOR_SERVICE  the service name (tasks.NAME lists every probe)
 #   SWARMPI_DOCTOR_EXPECT   how many probes to wait for
 #   SWARMPI_DOCTOR_SERVERS  the servers' addresses (for 7946/tcp)
+#   SWARMPI_DOCTOR_HOST_PORTS  TCP ports the listeners hold on every server's
+#                           own network (host-network clusters' blocks)
 set -u
 mine=$(ip -4 -o addr show | awk '{print $4}' | cut -d/ -f1)
 peers=''
@@ -50,6 +52,17 @@ done
 for a in $SWARMPI_DOCTOR_SERVERS; do
   ( if timeout 2 bash -c "</dev/tcp/$a/7946" 2>/dev/null; then r=ok; else r=fail; fi
     echo "doctor port $a 7946/tcp $r" ) &
+done
+# The listeners start beside the probes: a refused port is tried again.
+for a in $SWARMPI_DOCTOR_SERVERS; do
+  for port in ${SWARMPI_DOCTOR_HOST_PORTS:-}; do
+    ( r=fail
+      for _ in $(seq 1 30); do
+        timeout 1 bash -c "</dev/tcp/$a/$port" 2>/dev/null && { r=ok; break; }
+        sleep 0.5
+      done
+      echo "doctor port $a $port/tcp $r" ) &
+  done
 done
 wait
 echo "doctor done"

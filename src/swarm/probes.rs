@@ -15,7 +15,7 @@ use bollard::query_parameters::{
 };
 
 use super::client::{Engine, daemon_message, is_not_found};
-use crate::cluster::names::{ClusterNames, DOCTOR};
+use crate::cluster::names::{ClusterNames, DOCTOR, DOCTOR_LISTEN};
 use crate::interrupt::Cancel;
 use crate::wait::Wait;
 
@@ -28,7 +28,28 @@ pub struct ProbeSpec {
     /// IPsec between servers, as `deploy --encrypted` makes it.
     pub encrypted: bool,
     pub env: Vec<String>,
+    /// Ports to listen on, on every server's own network (a second global
+    /// service), for the probes to connect to; none: no such service.
+    pub listen: Vec<u16>,
 }
+
+/// The listeners: bound before they say so, then idle until removed. A
+/// port already taken (a running cluster's sshd or daemons) answers anyway.
+const LISTENER: &str = r#"
+import socket, sys, time
+held = []
+for port in sys.argv[1:]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("0.0.0.0", int(port)))
+        s.listen(128)
+        held.append(s)
+        print("doctor listen", port, "ok", flush=True)
+    except OSError:
+        print("doctor listen", port, "taken", flush=True)
+time.sleep(600)
+"#;
 
 /// One probe task: where it runs and how it is doing.
 #[derive(Debug, Clone)]
@@ -105,6 +126,50 @@ pub async fn start(engine: &Engine, spec: &ProbeSpec) -> Result<()> {
             daemon_message(&e)
         )
     })?;
+    if !spec.listen.is_empty() {
+        start_listeners(engine, spec).await?;
+    }
+    Ok(())
+}
+
+/// A listener on every server's own network, on the ports asked.
+async fn start_listeners(engine: &Engine, spec: &ProbeSpec) -> Result<()> {
+    let names = &ClusterNames {
+        cluster: DOCTOR.into(),
+    };
+    let mut command = vec!["python3".to_string(), "-c".into(), LISTENER.into()];
+    command.extend(spec.listen.iter().map(u16::to_string));
+    let service = ServiceSpec {
+        name: Some(DOCTOR_LISTEN.into()),
+        labels: Some(super::labels(names)),
+        task_template: Some(TaskSpec {
+            container_spec: Some(TaskSpecContainerSpec {
+                image: Some(spec.image.clone()),
+                command: Some(command),
+                ..Default::default()
+            }),
+            restart_policy: Some(TaskSpecRestartPolicy {
+                condition: Some(TaskSpecRestartPolicyConditionEnum::NONE),
+                ..Default::default()
+            }),
+            networks: Some(vec![NetworkAttachmentConfig {
+                target: Some("host".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        mode: Some(ServiceSpecMode {
+            global: Some(Default::default()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    engine.docker.create_service(service, None).await.map_err(|e| {
+        anyhow::anyhow!(
+            "could not create the listener service {DOCTOR_LISTEN}: {}",
+            daemon_message(&e)
+        )
+    })?;
     Ok(())
 }
 
@@ -143,26 +208,34 @@ pub async fn log(engine: &Engine, task_id: &str) -> Result<String> {
 /// Removes the probe service, waits until every server has removed its
 /// probe container, then removes the network, whatever state they are in.
 pub async fn remove(engine: &Engine, limit: Duration) -> Result<()> {
-    let id = match engine.docker.inspect_service(DOCTOR, None).await {
-        Ok(service) => service.id,
-        Err(e) if is_not_found(&e) => None,
-        Err(e) => return Err(e).context("could not inspect the probe service"),
-    };
-    if let Some(id) = id {
-        match engine.docker.delete_service(DOCTOR).await {
-            Ok(()) => {}
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(e).context("could not remove the probe service"),
-        }
-        probes_gone(engine, &id, limit).await?;
+    for name in [DOCTOR_LISTEN, DOCTOR] {
+        remove_service(engine, name, limit).await?;
     }
     super::network::remove(engine, DOCTOR, limit, &Cancel::never()).await?;
     Ok(())
 }
 
+/// Removes service `name` and waits until its containers are gone.
+async fn remove_service(engine: &Engine, name: &str, limit: Duration) -> Result<()> {
+    let id = match engine.docker.inspect_service(name, None).await {
+        Ok(service) => service.id,
+        Err(e) if is_not_found(&e) => None,
+        Err(e) => return Err(e).with_context(|| format!("could not inspect the service {name}")),
+    };
+    if let Some(id) = id {
+        match engine.docker.delete_service(name).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(e).with_context(|| format!("could not remove the service {name}")),
+        }
+        probes_gone(engine, name, &id, limit).await?;
+    }
+    Ok(())
+}
+
 /// Waits until the swarm has forgotten service `id`'s tasks (each server
 /// removed its container) and the manager's own probe container is gone.
-async fn probes_gone(engine: &Engine, id: &str, limit: Duration) -> Result<()> {
+async fn probes_gone(engine: &Engine, name: &str, id: &str, limit: Duration) -> Result<()> {
     // A filter by a removed service fails: every task is listed instead.
     Wait::new("every probe container to be removed", limit, &Cancel::never())
         .every(Duration::from_millis(300))
@@ -174,7 +247,7 @@ async fn probes_gone(engine: &Engine, id: &str, limit: Duration) -> Result<()> {
         .await?;
     let filters = HashMap::from([(
         "label".to_string(),
-        vec![format!("com.docker.swarm.service.name={DOCTOR}")],
+        vec![format!("com.docker.swarm.service.name={name}")],
     )]);
     Wait::new(
         "the manager's probe container to be removed",

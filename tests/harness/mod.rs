@@ -306,7 +306,7 @@ pub fn in_container_as(lab: &Lab, cluster: &str, hostname: &str, user: &str, scr
 
 /// Drops what `rule` matches arriving at server b while it lives.
 pub struct Dropped {
-    rule: &'static [&'static str],
+    rule: Vec<String>,
 }
 
 impl Dropped {
@@ -315,13 +315,20 @@ impl Dropped {
         Dropped::new(&["-p", "udp", "--dport", "4789"])
     }
 
+    /// A TCP port.
+    pub fn tcp(port: u16) -> Dropped {
+        Dropped::new(&["-p", "tcp", "--dport", &port.to_string()])
+    }
+
     /// IPsec ESP (IP protocol 50), an encrypted overlay's data.
     pub fn esp() -> Dropped {
         Dropped::new(&["-p", "esp"])
     }
 
-    fn new(rule: &'static [&'static str]) -> Dropped {
-        let dropped = Dropped { rule };
+    fn new(rule: &[&str]) -> Dropped {
+        let dropped = Dropped {
+            rule: rule.iter().map(|w| w.to_string()).collect(),
+        };
         assert!(
             dropped.iptables("-I"),
             "could not add the iptables rule in server b"
@@ -332,7 +339,7 @@ impl Dropped {
     fn iptables(&self, action: &str) -> bool {
         std::process::Command::new("ip")
             .args(["netns", "exec", "swlab-b", "iptables", action, "INPUT"])
-            .args(self.rule)
+            .args(&self.rule)
             .args(["-j", "DROP"])
             .status()
             .unwrap()
