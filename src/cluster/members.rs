@@ -121,6 +121,10 @@ pub fn ssh_config(members: &[Member], identity_file: &str) -> String {
     text
 }
 
+/// Shared memory's fragment for large messages between ranks of one
+/// container (bytes).
+const VADER_FRAGMENT: u32 = 256 * 1024;
+
 /// Where MPI's traffic between containers goes.
 #[derive(Debug, Clone, Copy)]
 pub enum DataPath<'a> {
@@ -156,8 +160,13 @@ pub fn mca_params(path: DataPath<'_>) -> String {
             ));
         }
     }
+    // Without a single copy, vader copies large messages through shared
+    // memory in fragments of this size: 256 KiB against the default 32 KiB
+    // took a 4 MiB ping-pong in one container from 8 to 26 GB/s on the lab
+    // (512 KiB made small messages 50x slower): docs/performance.md.
     text.push_str(&format!(
-        "orte_default_hostfile = {HOSTFILE}\nbtl_vader_single_copy_mechanism = none\n"
+        "orte_default_hostfile = {HOSTFILE}\nbtl_vader_single_copy_mechanism = none\n\
+         btl_vader_max_send_size = {VADER_FRAGMENT}\n"
     ));
     text
 }
@@ -337,6 +346,7 @@ mod tests {
         assert!(text.contains("btl_tcp_if_include = 10.0.1.0/24"));
         assert!(text.contains("oob_tcp_if_include = 10.0.1.0/24"));
         assert!(text.contains("orte_default_hostfile = /home/mpi/.swarmpi/hostfile"));
+        assert!(text.contains("btl_vader_max_send_size = 262144\n"));
         assert!(text.contains("btl_vader_single_copy_mechanism = none"));
     }
 
