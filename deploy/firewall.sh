@@ -60,12 +60,14 @@ family=ipv4
 [[ $from == *:* ]] && family=ipv6
 
 if [[ -z $from ]]; then
-  esp=''
+  esp='' mpi_warning=''
   ((encrypted)) && esp=' esp'
+  ((${#blocks[@]})) && mpi_warning="
+firewall: WARNING: Open MPI's ports in ${blocks[*]} take connections without authentication."
+
   cat >&2 <<EOF
 firewall: WARNING: no --from given: ${ports[*]}$esp will be open to EVERY address.
-firewall: WARNING: anyone who reaches 4789/udp can inject packets into the overlay${blocks:+,
-firewall: WARNING: and Open MPI's ports in ${blocks[*]} take connections without authentication}.
+firewall: WARNING: anyone who reaches 4789/udp can inject packets into the overlay.$mpi_warning
 firewall: WARNING: pass --from CIDR (the servers' own network), and deploy with
 firewall: WARNING: --encrypted on any network you do not control.
 EOF
