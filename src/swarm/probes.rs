@@ -73,12 +73,9 @@ fn network_options(spec: &ProbeSpec) -> HashMap<String, String> {
     options
 }
 
-/// Creates the network and the probe service.
+/// Creates the network and the probe service (and the listeners, if asked).
 pub async fn start(engine: &Engine, spec: &ProbeSpec) -> Result<()> {
-    // The label marks them as swarmpi's; no cluster is named this.
-    let names = &ClusterNames {
-        cluster: DOCTOR.into(),
-    };
+    let names = &doctor_names();
     let network = NetworkCreateRequest {
         name: DOCTOR.into(),
         driver: Some("overlay".into()),
@@ -92,68 +89,55 @@ pub async fn start(engine: &Engine, spec: &ProbeSpec) -> Result<()> {
             daemon_message(&e)
         )
     })?;
-    let service = ServiceSpec {
-        name: Some(DOCTOR.into()),
-        labels: Some(super::labels(names)),
-        task_template: Some(TaskSpec {
-            container_spec: Some(TaskSpecContainerSpec {
-                image: Some(spec.image.clone()),
-                command: Some(vec!["bash".into(), "-c".into(), spec.script.clone()]),
-                env: Some(spec.env.clone()),
-                // clockdiff raises its priority to time the exchange well.
-                capability_add: Some(vec!["CAP_SYS_NICE".into()]),
-                ..Default::default()
-            }),
-            restart_policy: Some(TaskSpecRestartPolicy {
-                condition: Some(TaskSpecRestartPolicyConditionEnum::NONE),
-                ..Default::default()
-            }),
-            networks: Some(vec![NetworkAttachmentConfig {
-                target: Some(DOCTOR.into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        mode: Some(ServiceSpecMode {
-            global: Some(Default::default()),
-            ..Default::default()
-        }),
+    let probe = TaskSpecContainerSpec {
+        image: Some(spec.image.clone()),
+        command: Some(vec!["bash".into(), "-c".into(), spec.script.clone()]),
+        env: Some(spec.env.clone()),
+        // clockdiff raises its priority to time the exchange well.
+        capability_add: Some(vec!["CAP_SYS_NICE".into()]),
         ..Default::default()
     };
-    engine.docker.create_service(service, None).await.map_err(|e| {
-        anyhow::anyhow!(
-            "could not create the probe service {DOCTOR}: {}",
-            daemon_message(&e)
-        )
-    })?;
-    if !spec.listen.is_empty() {
-        start_listeners(engine, spec).await?;
+    create_global(engine, DOCTOR, probe, DOCTOR).await?;
+    if spec.listen.is_empty() {
+        return Ok(());
     }
-    Ok(())
-}
-
-/// A listener on every server's own network, on the ports asked.
-async fn start_listeners(engine: &Engine, spec: &ProbeSpec) -> Result<()> {
-    let names = &ClusterNames {
-        cluster: DOCTOR.into(),
-    };
     let mut command = vec!["python3".to_string(), "-c".into(), LISTENER.into()];
     command.extend(spec.listen.iter().map(u16::to_string));
+    let listener = TaskSpecContainerSpec {
+        image: Some(spec.image.clone()),
+        command: Some(command),
+        ..Default::default()
+    };
+    create_global(engine, DOCTOR_LISTEN, listener, "host").await
+}
+
+/// The label marks doctor's objects as swarmpi's; no cluster is named this.
+fn doctor_names() -> ClusterNames {
+    ClusterNames {
+        cluster: DOCTOR.into(),
+    }
+}
+
+/// A global service `name` (one container per server, never restarted)
+/// of `container` on `network`.
+async fn create_global(
+    engine: &Engine,
+    name: &str,
+    container: TaskSpecContainerSpec,
+    network: &str,
+) -> Result<()> {
+    let names = &doctor_names();
     let service = ServiceSpec {
-        name: Some(DOCTOR_LISTEN.into()),
+        name: Some(name.into()),
         labels: Some(super::labels(names)),
         task_template: Some(TaskSpec {
-            container_spec: Some(TaskSpecContainerSpec {
-                image: Some(spec.image.clone()),
-                command: Some(command),
-                ..Default::default()
-            }),
+            container_spec: Some(container),
             restart_policy: Some(TaskSpecRestartPolicy {
                 condition: Some(TaskSpecRestartPolicyConditionEnum::NONE),
                 ..Default::default()
             }),
             networks: Some(vec![NetworkAttachmentConfig {
-                target: Some("host".into()),
+                target: Some(network.into()),
                 ..Default::default()
             }]),
             ..Default::default()
@@ -164,12 +148,11 @@ async fn start_listeners(engine: &Engine, spec: &ProbeSpec) -> Result<()> {
         }),
         ..Default::default()
     };
-    engine.docker.create_service(service, None).await.map_err(|e| {
-        anyhow::anyhow!(
-            "could not create the listener service {DOCTOR_LISTEN}: {}",
-            daemon_message(&e)
-        )
-    })?;
+    engine
+        .docker
+        .create_service(service, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("could not create the service {name}: {}", daemon_message(&e)))?;
     Ok(())
 }
 
