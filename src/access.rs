@@ -155,6 +155,23 @@ pub async fn connect_members(
     .await
 }
 
+/// A member's sshd did not answer: it may have died a moment ago, before
+/// the swarm noticed (`heal` then waits for its replacement).
+#[derive(Debug)]
+pub struct Unanswered(pub UserError);
+
+impl std::fmt::Display for Unanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Unanswered {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
 /// A member of an open cluster with its session (it reads as its
 /// [`Member`]: `open.hostname`, `open.server`).
 pub struct OpenMember {
@@ -229,7 +246,11 @@ pub async fn open_cluster(ctx: &Context, names: &ClusterNames, deployed: Deploye
                     "container {} on server {} does not answer over SSH: {error:#}",
                     member.hostname, member.server
                 );
-                return Err(not_ready(names, what).into());
+                for open in &open {
+                    open.node.close().await;
+                }
+                gateway.close().await;
+                return Err(Unanswered(not_ready(names, what)).into());
             }
         }
     }
