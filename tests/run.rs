@@ -239,6 +239,27 @@ fn a_killed_container_is_healed_by_the_next_run() {
     kill_then_run_heals(&lab, "mpi-4");
 }
 
+/// The soak's failure: a run started the moment a container is killed,
+/// before the swarm has noticed, must wait for the replacement and heal.
+#[test]
+fn a_run_right_after_a_kill_waits_for_the_replacement() {
+    let lab = deployed();
+    for hostname in ["mpi-4", "mpi-2"] {
+        let server = server_of(&lab, hostname);
+        let id = container_id(&lab, &server, hostname);
+        lab.docker(&server, &["kill", &id]).success();
+        let run = lab
+            .swarmpi("a", &["run", "-n", "4", &example("hello_mpi.cpp")])
+            .success();
+        assert!(run.stderr.contains("repaired cluster mpi"), "{run}");
+        assert_eq!(
+            run.stdout.lines().filter(|l| l.starts_with("Size: 4")).count(),
+            4,
+            "{run}"
+        );
+    }
+}
+
 #[test]
 fn a_killed_head_is_healed_by_the_next_run() {
     let lab = deployed();
